@@ -1,0 +1,3 @@
+"""summitpad: collaborative notes pads for design summits."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,114 @@
+"""The `summitpad` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+from aiohttp import web
+
+from . import __version__
+from .app import create_app
+from .errors import SummitpadError
+from .settings import Settings, describe
+
+log = logging.getLogger("summitpad")
+
+EXIT_CONFIGURATION = 2
+EXIT_STORE_UNAVAILABLE = 3
+
+
+def _settings_table() -> str:
+    lines = []
+    for name, env, default, help_text in describe():
+        shown = default if default != "" else "(see help)"
+        lines.append(f"{name}\n    {env}  default: {shown}\n    {help_text}")
+    return "\n".join(lines)
+
+
+def _print_settings(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_settings_table())
+        ctx.exit()
+
+
+def _setting_options(command: Any) -> Any:
+    """One --option per setting, from the settings registry."""
+    for field in reversed(dataclasses.fields(Settings)):
+        kind = type(field.default)
+        option = click.option(
+            "--" + field.name.replace("_", "-"),
+            field.name,
+            type=kind,
+            default=None,
+            help=f"{field.metadata['help']} [env SUMMITPAD_{field.name.upper()}]",
+        )
+        command = option(command)
+    return command
+
+
+@click.group()
+@click.version_option(__version__, prog_name="summitpad")
+def main() -> None:
+    """summitpad: shared notes pads for design summit sessions."""
+
+
+@main.command()
+@click.option(
+    "--help-settings",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_settings,
+    help="List every setting with its environment variable and default, then exit.",
+)
+@_setting_options
+def serve(**options: Any) -> None:
+    """Run the server (with an embedded Valkey unless --redis-url is given)."""
+    try:
+        settings = Settings.from_env(**options)
+    except SummitpadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _configure_logging(settings.log_level)
+    try:
+        asyncio.run(_serve(settings))
+    except SummitpadError as exc:
+        click.echo(f"summitpad: {exc}", err=True)
+        sys.exit(EXIT_STORE_UNAVAILABLE if exc.close_code == 1013 else EXIT_CONFIGURATION)
+
+
+async def _serve(settings: Settings) -> None:
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port, shutdown_timeout=10)
+        await site.start()
+        log.info("summitpad %s on %s (node %s)", __version__, settings.public_url, settings.node_id)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await runner.cleanup()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()

@@ -1,0 +1,89 @@
+"""One error hierarchy: each error knows its HTTP status and its websocket close code.
+
+Close codes in the 4000s are summitpad's own; they mirror HTTP statuses where one fits, so a
+client log reading 4429 means the same as an HTTP 429.
+"""
+
+from __future__ import annotations
+
+from aiohttp import WSCloseCode
+
+CLOSE_GOING_AWAY = WSCloseCode.GOING_AWAY  # 1001: server shutting down, reconnect elsewhere
+CLOSE_UNSUPPORTED_DATA = WSCloseCode.UNSUPPORTED_DATA  # 1003: text frames
+CLOSE_MESSAGE_TOO_BIG = WSCloseCode.MESSAGE_TOO_BIG  # 1009
+CLOSE_INTERNAL_ERROR = WSCloseCode.INTERNAL_ERROR  # 1011
+CLOSE_TRY_AGAIN_LATER = WSCloseCode.TRY_AGAIN_LATER  # 1013: the store cannot be reached
+CLOSE_BAD_MESSAGE = 4400  # malformed, truncated or unknown protocol message
+CLOSE_FORBIDDEN = 4403  # the connection may not do this (read-only, origin)
+CLOSE_SLOW_CONSUMER = 4408  # the client did not read fast enough; its send queue overflowed
+CLOSE_UPDATE_REJECTED = 4422  # a well-framed update that does not apply to a document
+CLOSE_RATE_LIMITED = 4429  # a flood of messages
+
+
+class SummitpadError(Exception):
+    """Base of every error summitpad raises on purpose."""
+
+    status: int = 500
+    close_code: int = CLOSE_INTERNAL_ERROR
+    title: str = "Something went wrong"
+
+
+class BadRequest(SummitpadError):
+    status = 400
+    title = "Bad request"
+
+
+class NotFound(SummitpadError):
+    status = 404
+    close_code = 4404
+    title = "Not found"
+
+
+class Forbidden(SummitpadError):
+    status = 403
+    close_code = CLOSE_FORBIDDEN
+    title = "Forbidden"
+
+
+class ProtocolError(SummitpadError):
+    """A frame that is not a well-formed y-protocols message."""
+
+    status = 400
+    close_code = CLOSE_BAD_MESSAGE
+    title = "Malformed message"
+
+
+class UpdateRejected(SummitpadError):
+    """An update that the document cannot decode."""
+
+    status = 422
+    close_code = CLOSE_UPDATE_REJECTED
+    title = "Update rejected"
+
+
+class RateLimited(SummitpadError):
+    status = 429
+    close_code = CLOSE_RATE_LIMITED
+    title = "Too many messages"
+
+
+class StoreUnavailable(SummitpadError):
+    """Valkey/Redis cannot be reached."""
+
+    status = 503
+    close_code = CLOSE_TRY_AGAIN_LATER
+    title = "Storage unavailable"
+
+
+class ConfigurationError(SummitpadError):
+    """A setting that cannot work (bad URL, unusable data directory, ...)."""
+
+    title = "Configuration error"
+
+
+class ShuttingDown(SummitpadError):
+    """The server is stopping: the client should reconnect, to another node if there is one."""
+
+    status = 503
+    close_code = CLOSE_GOING_AWAY
+    title = "Server shutting down"

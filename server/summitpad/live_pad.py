@@ -1,0 +1,337 @@
+"""The live pad: one pad's document, connections and awareness on this process.
+
+Durable before visible. Every change to the document goes through one task per pad, the
+writer, which takes everything that arrived since it last ran (one batch per event-loop turn
+under light load, bigger batches under heavy load) and, in order:
+
+1. applies other nodes' updates (reading the log to fill any gap in the log ids it has seen);
+2. applies each client update to the document, which validates it: one that does not decode
+   closes its connection and goes no further;
+3. appends the batch to the pad log and publishes it, in one Redis script, retrying until
+   Valkey answers;
+4. only then broadcasts the batch, encoded and framed once, to every connection, sender
+   included;
+5. answers joiners: sync step 2 from a document that now holds only durable edits.
+
+Between two runs of the writer the document equals the stored pad up to `last_id`, which is
+what makes compaction a plain encode of the document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Doc, Text, merge_updates
+
+from . import protocol
+from .awareness import AwarenessStates
+from .connection import Connection, frame
+from .errors import StoreUnavailable, UpdateRejected
+from .keys import PadKeys
+from .protocol import AwarenessEntry, Message, SyncMessage, SyncType
+from .store import PadState, PadStore, parse_id
+
+log = logging.getLogger(__name__)
+
+TEXT_NAME = "content"
+_RETRY_FIRST, _RETRY_MAX = 0.05, 2.0
+_EMPTY_ID = "0-0"
+
+
+class LivePad:
+    def __init__(
+        self,
+        pad_id: str,
+        keys: PadKeys,
+        store: PadStore,
+        *,
+        compact_after: int,
+        publish_awareness: Callable[[LivePad, bytes], None],
+    ) -> None:
+        self.pad_id = pad_id
+        self.keys = keys
+        self.store = store
+        self.doc = Doc()
+        self.text = self.doc.get(TEXT_NAME, type=Text)
+        self.connections: set[Connection] = set()
+        self.awareness = AwarenessStates()
+        self.last_id = _EMPTY_ID
+        self.unsaved = False  # True while a batch waits for Valkey
+        self.users = 0  # connections holding the pad, counted by the registry
+        self._compact_after = compact_after
+        self._publish_awareness = publish_awareness
+        self._inbox: list[tuple[Any, ...]] = []
+        self._wake = asyncio.Event()
+        self._awareness_out: dict[int, AwarenessEntry] = {}  # to broadcast here
+        self._awareness_pub: dict[int, AwarenessEntry] = {}  # to publish to other nodes
+        self._busy = False
+        self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
+        self._compacting = False
+        self._writer: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<LivePad {self.pad_id} {len(self.connections)} connections>"
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Build the document from the snapshot and the log tail, then start the writer."""
+        state = await self.store.read(self.keys)
+        self._apply_state(state)
+        self._writer = asyncio.create_task(self._run(), name=f"writer {self.pad_id}")
+
+    async def close(self) -> None:
+        """Stop the writer after it has written everything it holds."""
+        await self.drain()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait until every update received so far is durable and broadcast."""
+        while self._inbox or self._busy:
+            await asyncio.sleep(0.01)
+
+    # -- input from connections ---------------------------------------------------------------
+
+    def join(self, conn: Connection) -> None:
+        self._enqueue(("join", conn))
+
+    def leave(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        if conn.awareness_ids:
+            self._queue_awareness(self.awareness.remove(conn.awareness_ids), publish=True)
+            conn.awareness_ids.clear()
+
+    def receive(self, conn: Connection, message: Message) -> None:
+        """Handle one decoded message; raises ProtocolError for bad awareness payloads."""
+        if isinstance(message, SyncMessage):
+            if message.kind is SyncType.STEP1:
+                self._enqueue(("step1", conn, message.payload))
+            elif not conn.read_only:
+                self._enqueue(("update", conn, message.payload))
+        elif isinstance(message, protocol.AwarenessMessage):
+            entries = protocol.decode_awareness(message.payload)
+            conn.awareness_ids.update(e.client_id for e in entries if not e.is_removal)
+            conn.awareness_ids.difference_update(e.client_id for e in entries if e.is_removal)
+            self._queue_awareness(self.awareness.apply(entries), publish=True)
+        elif isinstance(message, protocol.QueryAwarenessMessage):
+            self._send_awareness_snapshot(conn)
+        # Auth messages only ever go from server to client: a client's is ignored.
+
+    # -- input from other nodes ---------------------------------------------------------------
+
+    def receive_remote_update(self, previous_id: str, entry_id: str, update: bytes) -> None:
+        self._enqueue(("remote", previous_id, entry_id, update))
+
+    def receive_remote_awareness(self, payload: bytes) -> None:
+        try:
+            entries = protocol.decode_awareness(payload)
+        except protocol.ProtocolError:
+            log.warning("pad %s: dropped a malformed awareness message from a node", self.pad_id)
+            return
+        self._queue_awareness(self.awareness.apply(entries), publish=False)
+
+    def catch_up(self) -> None:
+        """Read whatever the log holds past `last_id` (after a pub/sub outage, say)."""
+        self._enqueue(("catch_up",))
+
+    # -- the writer ---------------------------------------------------------------------------
+
+    def _enqueue(self, item: tuple[Any, ...]) -> None:
+        self._inbox.append(item)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._inbox = self._inbox, []
+            self._busy = True
+            try:
+                await self._process(batch)
+            except Exception:
+                log.exception("pad %s: writer failed on a batch", self.pad_id)
+            finally:
+                self._busy = False
+
+    async def _process(self, batch: list[tuple[Any, ...]]) -> None:
+        updates: list[bytes] = []
+        for item in batch:
+            kind = item[0]
+            if kind == "remote":
+                await self._apply_remote(*item[1:])
+            elif kind == "catch_up":
+                await self._catch_up()
+            elif kind == "update":
+                conn, update = item[1], item[2]
+                if self._validate(conn, update):
+                    updates.append(update)
+        if updates:
+            merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
+            await self._write(merged)
+        for item in batch:
+            if item[0] == "join":
+                self._welcome(item[1])
+            elif item[0] == "step1":
+                self._answer_step1(item[1], item[2])
+
+    def _validate(self, conn: Connection, update: bytes) -> bool:
+        try:
+            self.doc.apply_update(update)
+        except Exception as exc:  # pycrdt raises ValueError, a Yrs panic surfaces as another
+            conn.close(UpdateRejected(f"update does not apply: {exc}"[:200]))
+            return False
+        self._fresh_step2 = None
+        return True
+
+    async def _write(self, update: bytes) -> None:
+        delay = _RETRY_FIRST
+        while True:
+            try:
+                appended = await self.store.append(self.keys, update)
+                break
+            except StoreUnavailable as exc:
+                if not self.unsaved:
+                    log.warning("pad %s: not saved, retrying: %s", self.pad_id, exc)
+                self.unsaved = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+        if self.unsaved:
+            log.info("pad %s: saved again", self.pad_id)
+            self.unsaved = False
+        if appended.previous_id != self.last_id:
+            # Another node wrote between our last known entry and ours: fetch it.
+            await self._catch_up(skip=appended.entry_id)
+        if parse_id(appended.entry_id) > parse_id(self.last_id):
+            self.last_id = appended.entry_id
+        self._broadcast(protocol.encode_update(update))
+        if appended.log_length > self._compact_after:
+            self._start_compaction()
+
+    async def _apply_remote(self, previous_id: str, entry_id: str, update: bytes) -> None:
+        if parse_id(entry_id) <= parse_id(self.last_id):
+            return  # already applied, through a catch-up
+        if previous_id != self.last_id:
+            await self._catch_up()
+            return
+        try:
+            self.doc.apply_update(update)
+        except Exception:
+            log.exception("pad %s: a logged update %s does not apply", self.pad_id, entry_id)
+            return
+        self._fresh_step2 = None
+        self.last_id = entry_id
+        self._broadcast(protocol.encode_update(update))
+
+    async def _catch_up(self, skip: str | None = None) -> None:
+        try:
+            state = await self.store.read(self.keys, after=self.last_id)
+        except StoreUnavailable as exc:
+            log.warning("pad %s: cannot catch up now: %s", self.pad_id, exc)
+            return
+        if skip is not None:
+            state = PadState(
+                state.snapshot, state.snapshot_upto, [u for u in state.updates if u[0] != skip]
+            )
+        if state.snapshot is None and not state.updates:
+            return
+        before = self.doc.get_state()
+        self._apply_state(state)
+        self._broadcast(protocol.encode_update(self.doc.get_update(before)))
+
+    def _apply_state(self, state: PadState) -> None:
+        if state.snapshot is not None:
+            self.doc.apply_update(state.snapshot)
+        for entry_id, update in state.updates:
+            try:
+                self.doc.apply_update(update)
+            except Exception:
+                log.exception("pad %s: logged update %s does not apply", self.pad_id, entry_id)
+        last = state.last_id
+        if last is not None and parse_id(last) > parse_id(self.last_id):
+            self.last_id = last
+        self._fresh_step2 = None
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _broadcast(self, message: bytes) -> None:
+        framed = frame(message)
+        for conn in self.connections:
+            conn.send(framed)
+
+    def _welcome(self, conn: Connection) -> None:
+        if conn.closed:
+            return
+        self.connections.add(conn)
+        conn.send_message(protocol.encode_step1(self.doc.get_state()))
+        self._send_awareness_snapshot(conn)
+
+    def _answer_step1(self, conn: Connection, state_vector: bytes) -> None:
+        if conn.closed:
+            return
+        if state_vector == b"\x00":
+            # A fresh joiner: every one of them gets the same bytes, encoded once.
+            if self._fresh_step2 is None:
+                self._fresh_step2 = frame(protocol.encode_step2(self.doc.get_update()))
+            conn.send(self._fresh_step2)
+            return
+        try:
+            update = self.doc.get_update(state_vector)
+        except Exception:
+            conn.close(UpdateRejected("sync step 1 holds no valid state vector"))
+            return
+        conn.send_message(protocol.encode_step2(update))
+
+    def _send_awareness_snapshot(self, conn: Connection) -> None:
+        states = self.awareness.current()
+        if states:
+            payload = protocol.encode_awareness_entries(states)
+            conn.send_message(protocol.encode_awareness(payload))
+
+    def _queue_awareness(self, entries: list[AwarenessEntry], *, publish: bool) -> None:
+        """Coalesce awareness changes per event-loop turn: the latest entry per client wins."""
+        if not entries:
+            return
+        if not self._awareness_out:
+            asyncio.get_running_loop().call_soon(self._flush_awareness)
+        for entry in entries:
+            self._awareness_out[entry.client_id] = entry
+            if publish:
+                self._awareness_pub[entry.client_id] = entry
+
+    def _flush_awareness(self) -> None:
+        local, self._awareness_out = self._awareness_out, {}
+        remote, self._awareness_pub = self._awareness_pub, {}
+        if local:
+            payload = protocol.encode_awareness_entries(local.values())
+            self._broadcast(protocol.encode_awareness(payload))
+        if remote:
+            self._publish_awareness(self, protocol.encode_awareness_entries(remote.values()))
+
+    # -- compaction ---------------------------------------------------------------------------
+
+    def _start_compaction(self) -> None:
+        if self._compacting:
+            return
+        self._compacting = True
+        # The document equals the log up to last_id right now (see the module docstring).
+        task = asyncio.create_task(self._compact(self.doc.get_update(), self.last_id))
+        task.add_done_callback(lambda _: setattr(self, "_compacting", False))
+
+    async def _compact(self, doc: bytes, upto: str) -> None:
+        try:
+            if await self.store.try_lease(self.keys):
+                if await self.store.compact(self.keys, doc, upto):
+                    log.debug("pad %s: compacted up to %s", self.pad_id, upto)
+        except StoreUnavailable as exc:
+            log.warning("pad %s: compaction postponed: %s", self.pad_id, exc)
+
+    async def compact_now(self) -> None:
+        """Fold the log into the snapshot (before unloading the pad, say)."""
+        await self.drain()
+        if self.last_id != _EMPTY_ID:
+            await self._compact(self.doc.get_update(), self.last_id)

@@ -1,0 +1,103 @@
+"""The live pads of this process: loaded once however many join at once, unloaded when idle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .fanout import Fanout
+from .keys import pad_keys
+from .live_pad import LivePad
+from .store import PadStore
+
+log = logging.getLogger(__name__)
+
+
+class PadRegistry:
+    def __init__(
+        self,
+        store: PadStore,
+        fanout: Fanout,
+        *,
+        key_prefix: str,
+        compact_after: int,
+        unload_delay: float,
+    ) -> None:
+        self._store = store
+        self._fanout = fanout
+        self._prefix = key_prefix
+        self._compact_after = compact_after
+        self._unload_delay = unload_delay
+        self._live: dict[str, LivePad] = {}
+        self._loading: dict[str, asyncio.Task[LivePad]] = {}
+        self._unloads: dict[str, asyncio.TimerHandle] = {}
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._live.values()))
+
+    async def acquire(self, pad_id: str) -> LivePad:
+        """The live pad `pad_id`, loaded if needed; pair every call with `release`."""
+        pad = self._live.get(pad_id)
+        if pad is None:
+            loading = self._loading.get(pad_id)
+            if loading is None:
+                loading = asyncio.create_task(self._load(pad_id), name=f"load {pad_id}")
+                self._loading[pad_id] = loading
+                loading.add_done_callback(lambda _: self._loading.pop(pad_id, None))
+            pad = await asyncio.shield(loading)
+        pad.users += 1
+        handle = self._unloads.pop(pad_id, None)
+        if handle is not None:
+            handle.cancel()
+        return pad
+
+    def release(self, pad: LivePad) -> None:
+        pad.users -= 1
+        if pad.users == 0 and self._live.get(pad.pad_id) is pad:
+            loop = asyncio.get_running_loop()
+            self._unloads[pad.pad_id] = loop.call_later(
+                self._unload_delay, lambda: asyncio.ensure_future(self._unload(pad))
+            )
+
+    async def _load(self, pad_id: str) -> LivePad:
+        pad = LivePad(
+            pad_id,
+            pad_keys(self._prefix, pad_id),
+            self._store,
+            compact_after=self._compact_after,
+            publish_awareness=self._fanout.publish_awareness,
+        )
+        # Subscribe first, so nothing published while the log is read goes unseen.
+        await self._fanout.subscribe(pad)
+        try:
+            await pad.load()
+        except BaseException:
+            await self._fanout.unsubscribe(pad)
+            raise
+        self._live[pad_id] = pad
+        log.debug("pad %s: live", pad_id)
+        return pad
+
+    async def _unload(self, pad: LivePad) -> None:
+        self._unloads.pop(pad.pad_id, None)
+        if pad.users or self._live.get(pad.pad_id) is not pad:
+            return
+        del self._live[pad.pad_id]
+        await self._fanout.unsubscribe(pad)
+        await pad.compact_now()
+        await pad.close()
+        log.debug("pad %s: unloaded", pad.pad_id)
+
+    async def close(self) -> None:
+        """Write out and unload every pad (at shutdown)."""
+        for handle in self._unloads.values():
+            handle.cancel()
+        self._unloads.clear()
+        pads = list(self._live.values())
+        self._live.clear()
+        for pad in pads:
+            await self._fanout.unsubscribe(pad)
+        await asyncio.gather(*(pad.close() for pad in pads), return_exceptions=True)

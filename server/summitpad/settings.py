@@ -1,0 +1,135 @@
+"""Every setting in one registry, one frozen `Settings` object, and where it comes from.
+
+Precedence: command-line option > `SUMMITPAD_<NAME>` environment variable > default. Only
+`Settings.from_env()` reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+ENV_PREFIX = "SUMMITPAD_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+APPENDFSYNC = ("always", "everysec", "no")
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
+    return os.path.join(base, "summitpad")
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", "Address to listen on.")
+    port: int = _setting(8080, "TCP port to listen on.")
+    redis_url: str = _setting(
+        "",
+        "Valkey/Redis to use (redis://, rediss:// or unix://). Empty: start the embedded Valkey.",
+    )
+    data_dir: str = _setting(
+        "", "Directory of the embedded Valkey's files. Empty: $XDG_DATA_HOME/summitpad."
+    )
+    appendfsync: str = _setting(
+        "everysec", "Embedded Valkey's AOF fsync policy: always, everysec or no."
+    )
+    key_prefix: str = _setting(
+        "sp", "Prefix of every Redis key, so several deployments can share one server."
+    )
+    public_url: str = _setting(
+        "", "Base URL users reach this server at. Empty: http://<host>:<port>."
+    )
+    max_message_size: int = _setting(
+        2 * 1024 * 1024, "Largest websocket message a client may send, in bytes."
+    )
+    send_buffer_limit: int = _setting(
+        4 * 1024 * 1024,
+        "Bytes queued for one connection before it counts as too slow and is closed.",
+    )
+    messages_per_second: float = _setting(
+        60.0, "Sustained messages one connection may send per second."
+    )
+    message_burst: int = _setting(300, "Messages one connection may send in a burst.")
+    compact_after: int = _setting(
+        200, "Pad log entries after which the log is folded into the snapshot."
+    )
+    pad_unload_delay: float = _setting(
+        30.0, "Seconds a live pad stays in memory after its last connection leaves."
+    )
+    keepalive_interval: float = _setting(
+        10.0, "Seconds of silence after which a connection is sent a keepalive message."
+    )
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    node_id: str = _setting(
+        "", "Name of this process among the nodes sharing one Valkey. Empty: random."
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigurationError(f"port must be 1-65535, not {self.port}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigurationError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.appendfsync not in APPENDFSYNC:
+            raise ConfigurationError(f"appendfsync must be one of {', '.join(APPENDFSYNC)}")
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigurationError("redis_url must start with redis://, rediss:// or unix://")
+        if not self.key_prefix or any(c in self.key_prefix for c in "{} "):
+            raise ConfigurationError("key_prefix must be non-empty, without braces or spaces")
+        for name in ("max_message_size", "send_buffer_limit", "message_burst", "compact_after"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name} must be positive")
+        if not self.data_dir:
+            object.__setattr__(self, "data_dir", _default_data_dir())
+        if not self.node_id:
+            object.__setattr__(self, "node_id", secrets.token_hex(4))
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Settings from `SUMMITPAD_*` variables, then `overrides` (None values are skipped)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + spec.name.upper())
+            if raw is not None:
+                values[spec.name] = _parse(spec, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _parse(spec: dataclasses.Field[Any], raw: str) -> Any:
+    kind = type(spec.default)
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{spec.name.upper()}={raw!r} is not a valid {kind.__name__}"
+        ) from exc
+
+
+def describe() -> list[tuple[str, str, Any, str]]:
+    """(name, environment variable, default, help) of every setting, in declaration order."""
+    return [
+        (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["help"])
+        for f in dataclasses.fields(Settings)
+    ]

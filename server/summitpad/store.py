@@ -1,0 +1,189 @@
+"""A pad's durable state in Valkey/Redis: snapshot + log, appended and compacted by scripts.
+
+    <prefix>:{pad:<id>}:snap   hash  doc = the folded state (one Yjs update), upto = last log id in it
+    <prefix>:{pad:<id>}:log    stream of updates, field `u`; entries after `upto` are not folded yet
+    <prefix>:{pad:<id>}:lease  the node compacting the pad, with an expiry
+    <prefix>:{pad:<id>}:live   pub/sub channel to the other nodes
+
+An append writes the log entry and publishes it in one script, so a node that reads the
+message can trust the entry is durable; the message names the previous id, so a node that missed
+one notices the gap and reads the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from .errors import StoreUnavailable
+from .keys import PadKeys
+
+T = TypeVar("T")
+
+UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+_NEWER = """
+local function newer(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am > bm or (am == bm and as > bs)
+end
+"""
+
+# KEYS: log. ARGV: update, channel, node id. Returns {previous id, new id, log length}.
+_APPEND = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if #last > 0 then prev = last[1][1] end
+local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'U' .. prev .. ' ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
+return {prev, id, redis.call('XLEN', KEYS[1])}
+"""
+
+# KEYS: snap, log. ARGV: the id the caller has; '0-0' for none.
+# Returns {snapshot doc or false, snapshot upto or false, log entries after what the caller needs}.
+_READ = (
+    _NEWER
+    + """
+local snap = redis.call('HMGET', KEYS[1], 'doc', 'upto')
+local after = ARGV[1]
+if snap[2] and newer(snap[2], after) then
+  return {snap[1], snap[2], redis.call('XRANGE', KEYS[2], '(' .. snap[2], '+')}
+end
+if after == '0-0' then
+  return {false, snap[2], redis.call('XRANGE', KEYS[2], '-', '+')}
+end
+return {false, snap[2], redis.call('XRANGE', KEYS[2], '(' .. after, '+')}
+"""
+)
+
+# KEYS: snap, log, lease. ARGV: doc, upto, node id. Folds the log up to `upto` into the snapshot
+# if this node still holds the lease and the snapshot is older; keeps the `upto` entry itself so
+# the log always knows its last id. Returns 1 if it wrote, 0 if not.
+_COMPACT = (
+    _NEWER
+    + """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
+local cur = redis.call('HGET', KEYS[1], 'upto')
+if cur and not newer(ARGV[2], cur) then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'upto', ARGV[2])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2])
+redis.call('DEL', KEYS[3])
+return 1
+"""
+)
+
+LEASE_MS = 30_000
+
+
+def parse_id(entry_id: str) -> tuple[int, int]:
+    """A stream id as a comparable pair; '0-0' is before every entry."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def next_id(entry_id: str) -> str:
+    ms, seq = parse_id(entry_id)
+    return f"{ms}-{seq + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    previous_id: str
+    entry_id: str
+    log_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class PadState:
+    """What a node reads to build or catch up a pad: apply `snapshot`, then `updates` in order."""
+
+    snapshot: bytes | None
+    snapshot_upto: str | None
+    updates: list[tuple[str, bytes]]
+
+    @property
+    def last_id(self) -> str | None:
+        if self.updates:
+            return self.updates[-1][0]
+        return self.snapshot_upto
+
+
+class PadStore:
+    """Reads and writes pads. Every method raises StoreUnavailable when Valkey cannot answer."""
+
+    def __init__(self, client: aioredis.Redis, node_id: str) -> None:
+        self.client = client
+        self.node_id = node_id
+        self._append = client.register_script(_APPEND)
+        self._read = client.register_script(_READ)
+        self._compact = client.register_script(_COMPACT)
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await operation()
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"Valkey/Redis is unreachable: {exc}") from exc
+
+    async def append(self, keys: PadKeys, update: bytes) -> Appended:
+        """Make `update` durable in the pad log and publish it to the other nodes."""
+        reply = await self._call(
+            lambda: self._append(keys=[keys.log], args=[update, keys.channel, self.node_id])
+        )
+        prev, entry_id, length = reply
+        return Appended(prev.decode(), entry_id.decode(), int(length))
+
+    async def read(self, keys: PadKeys, after: str | None = None) -> PadState:
+        """The pad as stored (after=None), or what was added after log id `after`."""
+        reply = await self._call(
+            lambda: self._read(keys=[keys.snap, keys.log], args=[after or "0-0"])
+        )
+        snapshot, upto, entries = reply
+        return PadState(
+            snapshot=snapshot or None,
+            snapshot_upto=upto.decode() if upto else None,
+            updates=[(eid.decode(), _update_field(fields)) for eid, fields in entries],
+        )
+
+    async def try_lease(self, keys: PadKeys) -> bool:
+        """Take the pad's compaction lease if nobody holds it."""
+        return bool(
+            await self._call(
+                lambda: self.client.set(keys.lease, self.node_id, nx=True, px=LEASE_MS)
+            )
+        )
+
+    async def compact(self, keys: PadKeys, doc: bytes, upto: str) -> bool:
+        """Replace the snapshot with `doc` (the pad up to log id `upto`) and trim the log."""
+        written = await self._call(
+            lambda: self._compact(
+                keys=[keys.snap, keys.log, keys.lease], args=[doc, upto, self.node_id]
+            )
+        )
+        return bool(written)
+
+    async def ping(self) -> None:
+        await self._call(self.client.ping)
+
+
+def _update_field(fields: Any) -> bytes:
+    # XRANGE entries come back as [id, [field, value, ...]] (RESP2) or {field: value} (RESP3).
+    if isinstance(fields, dict):
+        return bytes(fields[b"u"])
+    return bytes(fields[1])
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for `url`; connects lazily on first use."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=False,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+    )

@@ -1,0 +1,97 @@
+"""`/ws/<pad-id>`: the y-websocket endpoint."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from .. import protocol
+from ..app_keys import REGISTRY, SETTINGS, SHUTTING_DOWN
+from ..connection import Connection
+from ..errors import (
+    CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_UNSUPPORTED_DATA,
+    Forbidden,
+    StoreUnavailable,
+    SummitpadError,
+)
+from ..keys import check_pad_id
+
+log = logging.getLogger(__name__)
+
+
+def origin_allowed(request: web.Request, public_url: str) -> bool:
+    """Browsers send Origin on websocket upgrades: accept this site's own only."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: scripts, bots, the y-websocket client in Node
+    parts = urlsplit(origin)
+    return parts.netloc == request.host or origin == _origin_of(public_url)
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def pad_socket(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    pad_id = check_pad_id(request.match_info["pad_id"])
+    if not origin_allowed(request, settings.public_url):
+        raise Forbidden(f"websocket from origin {request.headers['Origin']!r} refused")
+    if request.app[SHUTTING_DOWN].is_set():
+        raise StoreUnavailable("shutting down")
+    ws = web.WebSocketResponse(
+        protocols=_offered_protocols(request),
+        max_msg_size=settings.max_message_size,
+        compress=False,
+        heartbeat=30.0,
+    )
+    await ws.prepare(request)
+    peer = f"{request.remote} pad {pad_id}"
+    registry = request.app[REGISTRY]
+    try:
+        pad = await registry.acquire(pad_id)
+    except SummitpadError as exc:
+        log.warning("refusing %s: %s", peer, exc)
+        await ws.close(code=exc.close_code, message=str(exc).encode()[:120])
+        return ws
+    conn = Connection(
+        ws,
+        request.transport,
+        peer=peer,
+        send_limit=settings.send_buffer_limit,
+        rate=settings.messages_per_second,
+        burst=settings.message_burst,
+    )
+    pad.join(conn)
+    try:
+        async for msg in ws:
+            if conn.closed:
+                break
+            if msg.type is WSMsgType.BINARY:
+                try:
+                    conn.check_rate()
+                    pad.receive(conn, protocol.decode_message(msg.data))
+                except SummitpadError as exc:
+                    conn.close(exc)
+            elif msg.type is WSMsgType.TEXT:
+                log.info("closing %s: sent a text frame", peer)
+                await ws.close(code=CLOSE_UNSUPPORTED_DATA, message=b"binary frames only")
+            elif msg.type is WSMsgType.ERROR:
+                log.info("closing %s: %s", peer, ws.exception())
+    finally:
+        conn.closed = True
+        pad.leave(conn)
+        registry.release(pad)
+    if ws.close_code == CLOSE_MESSAGE_TOO_BIG:
+        log.info("closed %s: message over %d bytes", peer, settings.max_message_size)
+    return ws
+
+
+def _offered_protocols(request: web.Request) -> tuple[str, ...]:
+    """Echo whatever subprotocol the client offers, as y-websocket servers do."""
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    return tuple(p.strip() for p in offered.split(",") if p.strip())[:1]

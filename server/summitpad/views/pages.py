@@ -1,0 +1,25 @@
+"""Server-rendered pages: the front page and a bare pad."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..app_keys import SETTINGS
+from ..keys import check_pad_id
+from ..rendering import render
+
+
+async def index(request: web.Request) -> web.Response:
+    return render(request, "index.html", {})
+
+
+async def open_pad(request: web.Request) -> web.Response:
+    """The front page's form: go to the pad named in `?pad=`."""
+    pad_id = request.query.get("pad", "").strip()
+    raise web.HTTPSeeOther(request.app.router["pad"].url_for(pad_id=check_pad_id(pad_id)))
+
+
+async def pad_page(request: web.Request) -> web.Response:
+    pad_id = check_pad_id(request.match_info["pad_id"])
+    ws_url = request.app[SETTINGS].public_url.replace("http", "ws", 1) + "/ws"
+    return render(request, "pad.html", {"pad_id": pad_id, "ws_url": ws_url})

@@ -1,0 +1,99 @@
+"""Real parts for every test: a Valkey per test session, the real app on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+from summitpad.app import create_app
+from summitpad.client import PadClient
+from summitpad.settings import Settings
+
+from .support import RunningApp, ValkeyProcess, free_port
+
+
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyProcess]:
+    server = ValkeyProcess(tmp_path_factory.mktemp("valkey"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A prefix of its own for each test, so tests share one Valkey without meeting."""
+    return "t" + secrets.token_hex(4)
+
+
+@pytest.fixture
+def make_settings(valkey: ValkeyProcess, key_prefix: str) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"redis_url": valkey.url, "key_prefix": key_prefix}
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def redis_client(valkey: ValkeyProcess) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(valkey.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def start_app(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[Callable[..., Awaitable[RunningApp]]]:
+    """Start the real app in this process on a loopback port; any number per test."""
+    servers: list[TestServer] = []
+
+    async def start(**overrides: Any) -> RunningApp:
+        settings = make_settings(**overrides)
+        server = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
+        await server.start_server()
+        servers.append(server)
+        return RunningApp(server)
+
+    yield start
+    for server in reversed(servers):
+        await server.close()
+
+
+@pytest.fixture
+async def app(start_app: Callable[..., Awaitable[RunningApp]]) -> RunningApp:
+    return await start_app()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def connect(
+    http: aiohttp.ClientSession,
+) -> AsyncIterator[Callable[..., Awaitable[PadClient]]]:
+    """Connect a Python y-websocket client to a pad and wait until it is synced."""
+    clients: list[PadClient] = []
+
+    async def open_client(ws_url: str, pad_id: str, **kwargs: Any) -> PadClient:
+        client = await PadClient(http, ws_url, pad_id, **kwargs).connect()
+        clients.append(client)
+        await asyncio.wait_for(client.synced.wait(), 10)
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.close()
+
+

@@ -1,0 +1,120 @@
+"""Helpers shared by the tests: real processes, polling with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+from summitpad.embedded_valkey import find_valkey_server
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+TRACES = SHARED / "data" / "editing-traces"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def eventually(
+    check: Callable[[], Any], within: float = 10.0, interval: float = 0.02
+) -> Any:
+    """Poll `check` until it returns something truthy (awaiting it if needed), or fail."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if isinstance(last, Awaitable):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met in {within} s (last value: {last!r})")
+
+
+class ValkeyProcess:
+    """A valkey-server on a unix socket in a temporary directory."""
+
+    def __init__(self, directory: Path, *, appendfsync: str = "always") -> None:
+        self.directory = directory
+        self.socket = directory / "valkey.sock"
+        self.appendfsync = appendfsync
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                find_valkey_server(),
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--dir", str(self.directory),
+                "--appendonly", "yes",
+                "--appendfsync", self.appendfsync,
+                "--save", "",
+                "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.socket.exists():
+                probe = subprocess.run(
+                    [str(Path(find_valkey_server()).with_name("valkey-cli"))
+                     if Path(find_valkey_server()).with_name("valkey-cli").exists()
+                     else "valkey-cli", "-s", str(self.socket), "ping"],
+                    capture_output=True,
+                    check=False,
+                )
+                if probe.stdout.strip() == b"PONG":
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("valkey did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.socket.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+class RunningApp:
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+
+    @property
+    def http_url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def ws_url(self) -> str:
+        return self.http_url.replace("http", "ws", 1) + "/ws"
+
+
+def summitpad_command() -> list[str]:
+    return [sys.executable, "-m", "summitpad"]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITPAD_")}
+    env.update(extra)
+    return env

@@ -1,0 +1,298 @@
+// summitpad: the pad page. A Quill 2 editor bound with y-quill to the Y.Text "content" of the
+// pad's Y.Doc, synced with the stock y-websocket provider; remote cursors via quill-cursors.
+//
+// The page hands over its data in data- attributes of <main id="pad"> (no inline script):
+//   data-pad-id   the pad id, also the y-websocket room name
+//   data-ws-url   the y-websocket server URL (absolute ws(s)://, or a path such as "/ws")
+
+import Quill from 'quill'
+import QuillCursors from 'quill-cursors/core'
+import * as Y from 'yjs'
+import { QuillBinding } from 'y-quill'
+import { WebsocketProvider } from 'y-websocket'
+import * as awarenessProtocol from 'y-protocols/awareness'
+
+import { SaveTracker, STATUS_TEXT } from './saving.js'
+import { markdownBindings, installShortcutFallback } from './shortcuts.js'
+import { bindPeople } from './people.js'
+import {
+  PALETTE, NAME_MAX, cleanName, cleanColor, readableColor, loadParticipant, saveParticipant
+} from './participant.js'
+
+Quill.register('modules/cursors', QuillCursors)
+
+/** The formats the pad keeps; anything else (pasted images, fonts, colours) is dropped. */
+const FORMATS = ['header', 'bold', 'italic', 'underline', 'strike', 'list', 'indent', 'link', 'code', 'code-block']
+
+const TOOLBAR = [
+  [{ header: [1, 2, 3, false] }],
+  ['bold', 'italic', 'underline', 'strike'],
+  [{ list: 'bullet' }, { list: 'ordered' }, { list: 'check' }],
+  ['link', 'code', 'code-block'],
+  ['clean']
+]
+
+const MOD = /Mac|iPhone|iPad/.test(navigator.platform) ? '⌘' : 'Ctrl+'
+const BUTTON_TITLES = {
+  '.ql-bold': `Bold (${MOD}B)`,
+  '.ql-italic': `Italic (${MOD}I)`,
+  '.ql-underline': `Underline (${MOD}U)`,
+  '.ql-strike': 'Strikethrough',
+  '.ql-list[value="bullet"]': 'Bulleted list (type "- ")',
+  '.ql-list[value="ordered"]': 'Numbered list (type "1. ")',
+  '.ql-list[value="check"]': 'Check list (type "[ ] ")',
+  '.ql-link': `Link (${MOD}K)`,
+  '.ql-code': 'Inline code',
+  '.ql-code-block': 'Code block',
+  '.ql-clean': 'Clear formatting',
+  '.ql-header.ql-picker': 'Heading (type "# ", "## ", "### ")'
+}
+
+/** Enable typing at the first sync with the server, or after this long without one. */
+const ENABLE_WITHOUT_SYNC_MS = 4000
+
+/** After the server closed with a "do not retry" code, try again this much later anyway. */
+const RETRY_AFTER_CLOSE_MS = 30000
+
+const $ = id => /** @type {HTMLElement} */ (document.getElementById(id))
+
+/** ws(s):// URL of the sync server from the page's data attribute (a path is allowed). */
+const resolveWsUrl = raw => {
+  const url = new URL(raw || '/ws', window.location.href)
+  if (url.protocol === 'http:') url.protocol = 'ws:'
+  else if (url.protocol === 'https:') url.protocol = 'wss:'
+  url.search = ''
+  url.hash = ''
+  return url.href.replace(/\/+$/, '')
+}
+
+function setupStatus (tracker) {
+  const el = $('status')
+  const alert = $('status-alert')
+  let lastAnnounced = 'saved'
+  const show = state => {
+    el.dataset.state = state
+    el.textContent = STATUS_TEXT[state]
+    // Screen readers hear about problems and their end, not every keystroke's "saving…".
+    if (alert) {
+      const problem = state === 'not-saved' || state === 'offline'
+      if (problem && lastAnnounced !== state) {
+        alert.textContent = STATUS_TEXT[state]
+        lastAnnounced = state
+      } else if (state === 'saved' && lastAnnounced !== 'saved') {
+        alert.textContent = STATUS_TEXT.saved
+        lastAnnounced = 'saved'
+      }
+    }
+  }
+  tracker.onState = show
+  show(tracker.state)
+}
+
+function setupParticipant (awareness) {
+  const participant = loadParticipant()
+  const details = /** @type {HTMLDetailsElement} */ ($('me'))
+  const form = /** @type {HTMLFormElement} */ ($('me-form'))
+  const nameInput = /** @type {HTMLInputElement} */ ($('me-name'))
+  const colorInput = /** @type {HTMLInputElement} */ ($('me-color'))
+  const palette = $('me-palette')
+  const label = $('me-label')
+  const meDot = $('me-dot')
+
+  nameInput.maxLength = NAME_MAX
+
+  const radios = PALETTE.map(({ color, label: colorName }) => {
+    const wrap = document.createElement('label')
+    wrap.className = 'swatch'
+    wrap.title = colorName
+    const radio = document.createElement('input')
+    radio.type = 'radio'
+    radio.name = 'color'
+    radio.value = color
+    const chip = document.createElement('span')
+    chip.className = 'chip'
+    chip.style.backgroundColor = color
+    chip.setAttribute('aria-hidden', 'true')
+    const text = document.createElement('span')
+    text.className = 'sr-only'
+    text.textContent = colorName
+    wrap.append(radio, chip, text)
+    palette.append(wrap)
+    return radio
+  })
+
+  const announce = () => {
+    awareness.setLocalStateField('user', {
+      name: participant.name,
+      color: participant.color,
+      id: participant.id
+    })
+    label.textContent = participant.name
+    meDot.style.backgroundColor = participant.color
+  }
+
+  const showColor = () => {
+    let inPalette = false
+    for (const radio of radios) {
+      radio.checked = radio.value === participant.color
+      inPalette = inPalette || radio.checked
+    }
+    colorInput.value = participant.color
+    colorInput.parentElement.classList.toggle('selected', !inPalette)
+  }
+
+  const confirm = () => {
+    participant.confirmed = true
+    const name = cleanName(nameInput.value)
+    if (name) participant.name = name
+    nameInput.value = participant.name
+    saveParticipant(participant)
+    announce()
+  }
+
+  nameInput.value = participant.name
+  showColor()
+  announce()
+  saveParticipant(participant)
+
+  nameInput.addEventListener('input', () => {
+    const name = cleanName(nameInput.value)
+    if (name && name !== participant.name) {
+      participant.name = name
+      announce()
+    }
+  })
+  for (const radio of radios) {
+    radio.addEventListener('change', () => {
+      if (!radio.checked) return
+      participant.color = cleanColor(radio.value)
+      showColor()
+      announce()
+    })
+  }
+  colorInput.addEventListener('input', () => {
+    participant.color = readableColor(colorInput.value)
+    for (const radio of radios) radio.checked = false
+    colorInput.parentElement.classList.add('selected')
+    announce()
+  })
+  colorInput.addEventListener('change', () => {
+    participant.color = readableColor(colorInput.value)
+    showColor()
+    announce()
+  })
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    confirm()
+    details.open = false
+  })
+  details.addEventListener('toggle', () => {
+    if (details.open) {
+      nameInput.value = participant.name
+      showColor()
+    } else {
+      confirm()
+    }
+  })
+  details.addEventListener('keydown', event => {
+    if (event.key === 'Escape' && details.open) {
+      details.open = false
+      details.querySelector('summary').focus()
+    }
+  })
+
+  if (!participant.confirmed) {
+    // First visit: offer the form, prefilled, without blocking the editor.
+    details.open = true
+    nameInput.focus({ preventScroll: true })
+    nameInput.select()
+  }
+
+  return { participant, announce }
+}
+
+/** Close an open <details> popover when the pointer goes down outside it. */
+function closeOnOutsideClick (details) {
+  document.addEventListener('pointerdown', event => {
+    if (details.open && !details.contains(/** @type {Node} */ (event.target))) {
+      details.open = false
+    }
+  })
+}
+
+function main () {
+  const root = $('pad')
+  const padId = root.dataset.padId || ''
+  const wsUrl = resolveWsUrl(root.dataset.wsUrl)
+
+  const doc = new Y.Doc()
+  const ytext = doc.getText('content')
+  const provider = new WebsocketProvider(wsUrl, padId, doc, { connect: false })
+  const awareness = provider.awareness
+
+  const tracker = new SaveTracker(doc, provider, () => {})
+  setupStatus(tracker)
+
+  const { announce } = setupParticipant(awareness)
+  bindPeople(awareness, { count: $('people-count'), dots: $('people-dots'), list: $('people-list') })
+  closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('me')))
+  closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('people')))
+
+  const quill = new Quill($('editor'), {
+    theme: 'snow',
+    placeholder: 'Take the notes here. Shortcuts: "# " heading, "- " list, "1. " numbered, "[ ] " to-do.',
+    formats: FORMATS,
+    modules: {
+      toolbar: TOOLBAR,
+      cursors: { transformOnTextChange: true },
+      history: { userOnly: true },
+      keyboard: { bindings: markdownBindings() }
+    }
+  })
+  installShortcutFallback(quill)
+  for (const [selector, title] of Object.entries(BUTTON_TITLES)) {
+    const el = root.querySelector(`.ql-toolbar ${selector}`)
+    if (el) el.title = title
+  }
+
+  // eslint-disable-next-line no-new
+  new QuillBinding(ytext, quill, awareness)
+
+  quill.disable()
+  root.classList.add('loading')
+  let enabled = false
+  const enable = () => {
+    if (enabled) return
+    enabled = true
+    root.classList.remove('loading')
+    quill.enable()
+  }
+  provider.on('sync', synced => { if (synced) enable() })
+  setTimeout(enable, ENABLE_WITHOUT_SYNC_MS)
+
+  provider.on('closed', () => {
+    setTimeout(() => provider.connect(), RETRY_AFTER_CLOSE_MS)
+  })
+
+  // Leave the "who is here" list at once when the page goes away, and come back after a
+  // restore from the back/forward cache.
+  window.addEventListener('pagehide', () => {
+    awarenessProtocol.removeAwarenessStates(awareness, [doc.clientID], 'page hidden')
+  })
+  window.addEventListener('pageshow', event => {
+    if (event.persisted) announce()
+  })
+
+  provider.connect()
+
+  window.summitpad = {
+    doc,
+    provider,
+    quill,
+    awareness,
+    shadow: tracker.shadow,
+    status: () => tracker.text
+  }
+}
+
+main()
