@@ -41,8 +41,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", pages.index, name="index")
     app.router.add_get("/p", pages.open_pad, name="open_pad")
     app.router.add_get(f"/p/{pad}", pages.pad_page, name="pad")
-    app.router.add_get(f"/p/{{pad_id}}", pages.pad_page)  # invalid ids get a clear 404 page
-    app.router.add_get("/ws/{pad_id}", pad_socket.pad_socket, name="pad_socket")
+    app.router.add_get("/p/{pad_id:[^/]+}", pages.pad_page)  # invalid ids: a clear 404 page
+    app.router.add_get("/ws/{pad_id:[^/]+}", pad_socket.pad_socket, name="pad_socket")
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app
 

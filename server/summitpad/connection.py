@@ -61,6 +61,7 @@ class Connection:
     __slots__ = (
         "awareness_ids",
         "closed",
+        "closing",
         "peer",
         "read_only",
         "sent_recently",
@@ -90,6 +91,7 @@ class Connection:
         self.awareness_ids: set[int] = set()
         self.sent_recently = False
         self.closed = False
+        self.closing: asyncio.Future[Any] | None = None
 
     def __repr__(self) -> str:
         return f"<Connection {self.peer}>"
@@ -122,7 +124,9 @@ class Connection:
         self.closed = True
         log.info("closing %s: %s (%s)", self.peer, error, error.close_code)
         reason = str(error).encode()[:120]
-        asyncio.ensure_future(self._ws.close(code=error.close_code, message=reason))
+        self.closing = asyncio.ensure_future(
+            self._ws.close(code=error.close_code, message=reason)
+        )
 
     def _close_slow(self) -> None:
         # The client is not reading: a polite close would wait behind megabytes it will never

@@ -1,7 +1,9 @@
 """One error hierarchy: each error knows its HTTP status and its websocket close code.
 
 Close codes in the 4000s are summitpad's own; they mirror HTTP statuses where one fits, so a
-client log reading 4429 means the same as an HTTP 429.
+client log reading 4422 means the same as an HTTP 422. The stock y-websocket client never
+reconnects after a code in 4400-4499, so those are for clients that would only fail again; a
+client closed for being too slow or too fast gets a 45xx code and comes back.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ CLOSE_INTERNAL_ERROR = WSCloseCode.INTERNAL_ERROR  # 1011
 CLOSE_TRY_AGAIN_LATER = WSCloseCode.TRY_AGAIN_LATER  # 1013: the store cannot be reached
 CLOSE_BAD_MESSAGE = 4400  # malformed, truncated or unknown protocol message
 CLOSE_FORBIDDEN = 4403  # the connection may not do this (read-only, origin)
-CLOSE_SLOW_CONSUMER = 4408  # the client did not read fast enough; its send queue overflowed
+CLOSE_SLOW_CONSUMER = 4508  # the client did not read fast enough; its send queue overflowed
 CLOSE_UPDATE_REJECTED = 4422  # a well-framed update that does not apply to a document
-CLOSE_RATE_LIMITED = 4429  # a flood of messages
+CLOSE_RATE_LIMITED = 4529  # a flood of messages
 
 
 class SummitpadError(Exception):

@@ -38,6 +38,7 @@ class Fanout:
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = False
+        self._stopping = False
 
     async def start(self) -> None:
         self._tasks = [
@@ -46,12 +47,12 @@ class Fanout:
         ]
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+        done, pending = await asyncio.wait(self._tasks, timeout=5.0)
+        if pending:
+            log.error("fan-out tasks did not stop: %s", pending)
 
     async def subscribe(self, pad: LivePad) -> None:
         channel = pad.keys.channel.encode()
@@ -78,7 +79,7 @@ class Fanout:
 
     async def _listen(self) -> None:
         delay = 0.05
-        while True:
+        while not self._stopping:
             try:
                 await self._listen_once()
             except UNAVAILABLE as exc:
@@ -109,8 +110,10 @@ class Fanout:
                     self._dispatch(message["channel"], message["data"])
         finally:
             self._pubsub = None
+            # Closing must not hang a cancelled listener: give it a moment, then drop it.
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                async with asyncio.timeout(1.0):
+                    await pubsub.aclose()
 
     async def _reconcile(self, pubsub: aioredis.client.PubSub) -> None:
         """Subscribe to pads that went live while the subscription was being made."""

@@ -19,7 +19,7 @@ PAD_KEY_KINDS = ("log", "snap", "lease", "live")
 
 def check_pad_id(pad_id: str) -> str:
     """Return `pad_id` if it is a valid pad id, else raise NotFound."""
-    if not _PAD_ID.fullmatch(pad_id):
+    if not _PAD_ID.fullmatch(pad_id) or pad_id in (".", ".."):  # URLs cannot name "." or ".."
         raise NotFound(f"{pad_id[:120]!r} is not a pad id (1-100 of A-Z a-z 0-9 _ . -)")
     return pad_id
 

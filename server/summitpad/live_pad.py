@@ -33,6 +33,7 @@ from .errors import StoreUnavailable, UpdateRejected
 from .keys import PadKeys
 from .protocol import AwarenessEntry, Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
+from .update_check import check_update
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class LivePad:
         self._busy = False
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
         self._compacting = False
+        self._tainted = False  # a rejected update may have left part of itself in the doc
         self._writer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -173,6 +175,8 @@ class LivePad:
         if updates:
             merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
             await self._write(merged)
+        if self._tainted:
+            await self._rebuild()
         for item in batch:
             if item[0] == "join":
                 self._welcome(item[1])
@@ -180,12 +184,22 @@ class LivePad:
                 self._answer_step1(item[1], item[2])
 
     def _validate(self, conn: Connection, update: bytes) -> bool:
+        """Apply a client's update to the document; close the sender if it does not apply."""
+        try:
+            check_update(update)
+        except UpdateRejected as exc:
+            conn.close(exc)
+            return False
         try:
             self.doc.apply_update(update)
-        except Exception as exc:  # pycrdt raises ValueError, a Yrs panic surfaces as another
+        except Exception as exc:
+            # Yrs may have integrated part of the update before failing: the batch's good
+            # updates are written as usual, then the document is rebuilt from the store.
             conn.close(UpdateRejected(f"update does not apply: {exc}"[:200]))
+            self._tainted = True
             return False
-        self._fresh_step2 = None
+        finally:
+            self._fresh_step2 = None
         return True
 
     async def _write(self, update: bytes) -> None:
@@ -211,6 +225,22 @@ class LivePad:
         self._broadcast(protocol.encode_update(update))
         if appended.log_length > self._compact_after:
             self._start_compaction()
+
+    async def _rebuild(self) -> None:
+        """Replace the document with the stored pad (after an update failed half-way)."""
+        while True:
+            try:
+                state = await self.store.read(self.keys)
+                break
+            except StoreUnavailable as exc:
+                log.warning("pad %s: cannot rebuild yet: %s", self.pad_id, exc)
+                await asyncio.sleep(_RETRY_MAX)
+        self.doc = Doc()
+        self.text = self.doc.get(TEXT_NAME, type=Text)
+        self.last_id = _EMPTY_ID
+        self._apply_state(state)
+        self._tainted = False
+        log.info("pad %s: rebuilt from the store after a rejected update", self.pad_id)
 
     async def _apply_remote(self, previous_id: str, entry_id: str, update: bytes) -> None:
         if parse_id(entry_id) <= parse_id(self.last_id):

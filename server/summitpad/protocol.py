@@ -123,6 +123,33 @@ class Reader:
             shift += 7
         raise ProtocolError("varuint longer than 8 bytes")
 
+    def byte(self) -> int:
+        if self._pos >= len(self._data):
+            raise ProtocolError("truncated message: a byte is missing")
+        self._pos += 1
+        return self._data[self._pos - 1]
+
+    def skip(self, count: int) -> None:
+        if self._pos + count > len(self._data):
+            raise ProtocolError(f"truncated message: {count} bytes missing")
+        self._pos += count
+
+    def varint(self) -> int:
+        """A lib0 signed varint: sign in bit 6 of the first byte."""
+        first = self.byte()
+        value = first & 0x3F
+        negative = bool(first & 0x40)
+        shift = 6
+        more = first & 0x80
+        while more:
+            if shift > 7 * _MAX_VARUINT_BYTES:
+                raise ProtocolError("varint longer than 8 bytes")
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            more = byte & 0x80
+        return -value if negative else value
+
     def varbytes(self) -> bytes:
         length = self.varuint()
         end = self._pos + length
@@ -227,13 +254,17 @@ def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
         clock = reader.varuint()
         state = reader.varstring()
         try:
-            json.loads(state)
-        except ValueError as exc:
+            value = json.loads(state, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
             raise ProtocolError(f"awareness state of client {client_id} is not JSON") from exc
-        entries.append(AwarenessEntry(client_id, clock, state.encode()))
+        entries.append(AwarenessEntry(client_id, clock, b"null" if value is None else state.encode()))
     if not reader.at_end:
         raise ProtocolError("trailing bytes after the awareness update")
     return entries
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def encode_awareness_entries(entries: Iterable[AwarenessEntry]) -> bytes:

@@ -61,7 +61,10 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _error_page(request, exc.status, exc.reason, exc.text or "")
+        return _error_page(request, exc.status, exc.reason, "")
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return _error_page(request, 500, "Something went wrong", "The error has been logged.")
 
 
 def _error_page(request: web.Request, status: int, title: str, detail: str) -> web.Response:

@@ -7,6 +7,7 @@ Precedence: command-line option > `SUMMITPAD_<NAME>` environment variable > defa
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -59,9 +60,9 @@ class Settings:
         "Bytes queued for one connection before it counts as too slow and is closed.",
     )
     messages_per_second: float = _setting(
-        60.0, "Sustained messages one connection may send per second."
+        100.0, "Sustained messages one connection may send per second."
     )
-    message_burst: int = _setting(300, "Messages one connection may send in a burst.")
+    message_burst: int = _setting(1000, "Messages one connection may send in a burst.")
     compact_after: int = _setting(
         200, "Pad log entries after which the log is folded into the snapshot."
     )
@@ -79,7 +80,7 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigurationError(f"port must be 1-65535, not {self.port}")
-        if self.log_level not in LOG_LEVELS:
+        if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.appendfsync not in APPENDFSYNC:
             raise ConfigurationError(f"appendfsync must be one of {', '.join(APPENDFSYNC)}")
@@ -87,9 +88,13 @@ class Settings:
             raise ConfigurationError("redis_url must start with redis://, rediss:// or unix://")
         if not self.key_prefix or any(c in self.key_prefix for c in "{} "):
             raise ConfigurationError("key_prefix must be non-empty, without braces or spaces")
-        for name in ("max_message_size", "send_buffer_limit", "message_burst", "compact_after"):
-            if getattr(self, name) <= 0:
-                raise ConfigurationError(f"{name} must be positive")
+        object.__setattr__(self, "log_level", self.log_level.lower())
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, int | float) and not value > 0:
+                raise ConfigurationError(f"{spec.name} must be a positive number, not {value}")
+            if isinstance(value, float) and math.isinf(value):
+                raise ConfigurationError(f"{spec.name} must be finite")
         if not self.data_dir:
             object.__setattr__(self, "data_dir", _default_data_dir())
         if not self.node_id:

@@ -5,24 +5,18 @@
 //   data-pad-id   the pad id, also the y-websocket room name
 //   data-ws-url   the y-websocket server URL (absolute ws(s)://, or a path such as "/ws")
 
-import Quill from 'quill'
-import QuillCursors from 'quill-cursors/core'
 import * as Y from 'yjs'
 import { QuillBinding } from 'y-quill'
 import { WebsocketProvider } from 'y-websocket'
 import * as awarenessProtocol from 'y-protocols/awareness'
 
+import Quill, { FORMATS } from './editor.js'
 import { SaveTracker, STATUS_TEXT } from './saving.js'
 import { markdownBindings, installShortcutFallback } from './shortcuts.js'
 import { bindPeople } from './people.js'
 import {
   PALETTE, NAME_MAX, cleanName, cleanColor, readableColor, loadParticipant, saveParticipant
 } from './participant.js'
-
-Quill.register('modules/cursors', QuillCursors)
-
-/** The formats the pad keeps; anything else (pasted images, fonts, colours) is dropped. */
-const FORMATS = ['header', 'bold', 'italic', 'underline', 'strike', 'list', 'indent', 'link', 'code', 'code-block']
 
 const TOOLBAR = [
   [{ header: [1, 2, 3, false] }],
@@ -51,7 +45,10 @@ const BUTTON_TITLES = {
 /** Enable typing at the first sync with the server, or after this long without one. */
 const ENABLE_WITHOUT_SYNC_MS = 4000
 
-/** After the server closed with a "do not retry" code, try again this much later anyway. */
+/**
+ * The server closes with 4400-4499 for a client that would only fail again (a malformed or
+ * rejected message), and the stock client then stops reconnecting. Try again much later anyway.
+ */
 const RETRY_AFTER_CLOSE_MS = 30000
 
 const $ = id => /** @type {HTMLElement} */ (document.getElementById(id))
@@ -117,7 +114,7 @@ function setupParticipant (awareness) {
     text.className = 'sr-only'
     text.textContent = colorName
     wrap.append(radio, chip, text)
-    palette.append(wrap)
+    palette.insertBefore(wrap, colorInput.parentElement)
     return radio
   })
 

@@ -26,7 +26,7 @@ const USER = 'user'
 /**
  * Turn the line that starts at `lineStart` and begins with `marker` + one space into the
  * marker's format: the marker and the space are deleted and the line is formatted, as one
- * undo step.
+ * undo step (undo brings back the typed marker).
  */
 const applyMarker = (quill, lineStart, marker) => {
   const format = markerFormat(marker)
@@ -34,6 +34,8 @@ const applyMarker = (quill, lineStart, marker) => {
   quill.deleteText(lineStart, marker.length + 1, USER)
   quill.formatLine(lineStart, 1, format[0], format[1], USER)
   quill.setSelection(lineStart, 0, USER)
+  // what is typed next is its own undo step, so that undo first takes back the text, then the format
+  quill.history.cutoff()
   return true
 }
 

@@ -86,6 +86,8 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
         conn.closed = True
         pad.leave(conn)
         registry.release(pad)
+    if conn.closing is not None:
+        await conn.closing  # the close frame with our code goes out before the handler ends
     if ws.close_code == CLOSE_MESSAGE_TOO_BIG:
         log.info("closed %s: message over %d bytes", peer, settings.max_message_size)
     return ws

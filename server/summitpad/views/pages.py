@@ -21,5 +21,5 @@ async def open_pad(request: web.Request) -> web.Response:
 
 async def pad_page(request: web.Request) -> web.Response:
     pad_id = check_pad_id(request.match_info["pad_id"])
-    ws_url = request.app[SETTINGS].public_url.replace("http", "ws", 1) + "/ws"
+    ws_url = str(request.app.router["pad_socket"].url_for(pad_id="x").parent)
     return render(request, "pad.html", {"pad_id": pad_id, "ws_url": ws_url})

@@ -1,0 +1,117 @@
+"""A structural check of a Yjs (v1) update before it reaches the CRDT library.
+
+Yrs decodes nested values recursively: an update of a few kilobytes holding an array nested
+thirty thousand deep overflows the native stack and kills the process, which no `except` can
+catch. This walks the update's structs once, in Python, checking that it is well formed and that
+no value nests deeper than `MAX_DEPTH`. It does not check what only the document can tell (that
+a parent exists, say): `LivePad` handles those errors.
+
+    update     = varuint(clients) { varuint(structs) varuint(client) varuint(clock) struct* }
+                 delete set
+    delete set = varuint(clients) { varuint(client) varuint(ranges) { varuint varuint }* }
+"""
+
+from __future__ import annotations
+
+from .errors import ProtocolError, UpdateRejected
+from .protocol import Reader
+
+MAX_DEPTH = 64
+_PARENT_SUB = 0x20
+_RIGHT_ORIGIN = 0x40
+_ORIGIN = 0x80
+_XML_ELEMENT, _XML_HOOK = 3, 5
+
+
+def check_update(update: bytes) -> None:
+    """Raise UpdateRejected unless `update` is a well-formed v1 update with shallow values."""
+    reader = Reader(update)
+    try:
+        for _ in range(reader.varuint()):
+            structs = reader.varuint()
+            reader.varuint()  # client
+            reader.varuint()  # clock
+            for _ in range(structs):
+                _struct(reader)
+        for _ in range(reader.varuint()):
+            reader.varuint()  # client
+            for _ in range(reader.varuint()):
+                reader.varuint()
+                reader.varuint()
+    except ProtocolError as exc:
+        raise UpdateRejected(f"malformed update: {exc}") from exc
+    if not reader.at_end:
+        raise UpdateRejected("malformed update: trailing bytes")
+
+
+def _struct(reader: Reader) -> None:
+    info = reader.byte()
+    ref = info & 0x1F
+    if ref in (0, 10):  # GC, Skip
+        reader.varuint()
+        return
+    if info & _ORIGIN:
+        reader.varuint()
+        reader.varuint()
+    if info & _RIGHT_ORIGIN:
+        reader.varuint()
+        reader.varuint()
+    if not info & (_ORIGIN | _RIGHT_ORIGIN):
+        if reader.varuint() == 1:
+            reader.varstring()  # a root type's name
+        else:
+            reader.varuint()
+            reader.varuint()
+        if info & _PARENT_SUB:
+            reader.varstring()
+    _content(reader, ref)
+
+
+def _content(reader: Reader, ref: int) -> None:
+    if ref == 1:  # deleted
+        reader.varuint()
+    elif ref == 2:  # JSON: strings
+        for _ in range(reader.varuint()):
+            reader.varstring()
+    elif ref in (3, 4, 5):  # binary, string, embed (JSON text)
+        reader.varbytes()
+    elif ref == 6:  # format: key, JSON text
+        reader.varstring()
+        reader.varbytes()
+    elif ref == 7:  # type
+        if reader.varuint() in (_XML_ELEMENT, _XML_HOOK):
+            reader.varstring()
+    elif ref == 8:  # any values
+        for _ in range(reader.varuint()):
+            _any(reader, 1)
+    elif ref == 9:  # subdocument: guid, options
+        reader.varstring()
+        _any(reader, 1)
+    else:
+        raise ProtocolError(f"unknown content type {ref}")
+
+
+def _any(reader: Reader, depth: int) -> None:
+    """Skip one lib0-encoded value, refusing to nest deeper than MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        raise UpdateRejected(f"a value nests deeper than {MAX_DEPTH} levels")
+    tag = reader.byte()
+    if tag in (127, 126, 121, 120):  # undefined, null, false, true
+        return
+    if tag == 125:  # integer
+        reader.varint()
+    elif tag == 124:  # float32
+        reader.skip(4)
+    elif tag in (123, 122):  # float64, bigint
+        reader.skip(8)
+    elif tag in (119, 116):  # string, bytes
+        reader.varbytes()
+    elif tag == 118:  # object
+        for _ in range(reader.varuint()):
+            reader.varstring()
+            _any(reader, depth + 1)
+    elif tag == 117:  # array
+        for _ in range(reader.varuint()):
+            _any(reader, depth + 1)
+    else:
+        raise ProtocolError(f"unknown value tag {tag}")
