@@ -8,7 +8,6 @@ import socket
 
 import aiohttp
 import pytest
-
 from summitpad import protocol
 from summitpad.errors import (
     CLOSE_BAD_MESSAGE,

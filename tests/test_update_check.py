@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
-
 from summitpad import protocol
 from summitpad.errors import CLOSE_UPDATE_REJECTED, UpdateRejected
 from summitpad.update_check import MAX_DEPTH, check_update

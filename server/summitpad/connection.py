@@ -59,16 +59,16 @@ class TokenBucket:
 
 class Connection:
     __slots__ = (
+        "_bucket",
+        "_send_limit",
+        "_transport",
+        "_ws",
         "awareness_ids",
         "closed",
         "closing",
         "peer",
         "read_only",
         "sent_recently",
-        "_bucket",
-        "_send_limit",
-        "_transport",
-        "_ws",
     )
 
     def __init__(

@@ -106,7 +106,7 @@ class EmbeddedValkey:
             self.valkey_dir.mkdir(exist_ok=True)
             self.run_dir.mkdir(mode=0o700, exist_ok=True)
             os.chmod(self.run_dir, 0o700)
-            lock = open(self.data_dir / "summitpad.lock", "a+")  # noqa: SIM115 - held open
+            lock = open(self.data_dir / "summitpad.lock", "a+")
         except OSError as exc:
             raise ConfigurationError(f"cannot use data directory {self.data_dir}: {exc}") from exc
         try:

@@ -4,6 +4,8 @@ Messages on a pad's channel:
 
     U<previous id> <entry id> <node id> <update>    written by the append script
     A<node id> <awareness update>                  published by a node for its connections
+    Q<node id>                                     "who is here?", from a node loading the pad;
+                                                   the others answer with an A message
 
 A node skips its own messages. Pub/sub drops messages while a connection is down, so after every
 reconnect (and every few seconds anyway) each live pad catches up from its log.
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CATCH_UP_INTERVAL = 5.0
+_SUBSCRIBE_WAIT = 2.0
 _RETRY_MAX = 2.0
 
 
@@ -38,6 +41,7 @@ class Fanout:
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = False
+        self._ready = asyncio.Event()  # set while subscribed to every live pad
         self._stopping = False
 
     async def start(self) -> None:
@@ -55,14 +59,25 @@ class Fanout:
             log.error("fan-out tasks did not stop: %s", pending)
 
     async def subscribe(self, pad: LivePad) -> None:
+        """Listen to a pad's channel; returns once subscribed (or after a short wait if the
+        store is unreachable: catching up from the log covers what is missed meanwhile)."""
         channel = pad.keys.channel.encode()
         self._pads[channel] = pad
+        self._changed.set()
         if self._pubsub is not None and self.connected:
             try:
                 await self._pubsub.subscribe(channel)
             except UNAVAILABLE as exc:
                 log.warning("subscribe to %s postponed: %s", pad.pad_id, exc)
-        self._changed.set()
+        else:  # the listener subscribes to every pad as it connects
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_SUBSCRIBE_WAIT):
+                    await self._ready.wait()
+        self._publish(pad, b"Q" + self._node)
+
+    def _publish(self, pad: LivePad, message: bytes) -> None:
+        task = asyncio.ensure_future(self._client.publish(pad.keys.channel, message))
+        task.add_done_callback(_log_publish_failure)
 
     async def unsubscribe(self, pad: LivePad) -> None:
         channel = pad.keys.channel.encode()
@@ -71,9 +86,7 @@ class Fanout:
                 await self._pubsub.unsubscribe(channel)
 
     def publish_awareness(self, pad: LivePad, payload: bytes) -> None:
-        message = b"A" + self._node + b" " + payload
-        task = asyncio.ensure_future(self._client.publish(pad.keys.channel, message))
-        task.add_done_callback(_log_publish_failure)
+        self._publish(pad, b"A" + self._node + b" " + payload)
 
     # -- the listener -------------------------------------------------------------------------
 
@@ -86,6 +99,7 @@ class Fanout:
                 if self.connected:
                     log.warning("pub/sub connection lost: %s", exc)
                 self.connected = False
+                self._ready.clear()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
             else:
@@ -98,6 +112,7 @@ class Fanout:
         pubsub = self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(*self._pads)
+            self._ready.set()
             if not self.connected:
                 self.connected = True
                 for pad in self._pads.values():
@@ -141,6 +156,11 @@ class Fanout:
                 node, payload = data[1:].split(b" ", 1)
                 if node != self._node:
                     pad.receive_remote_awareness(payload)
+            elif data[:1] == b"Q":
+                if data[1:] != self._node:  # a node that just loaded the pad asks who is here
+                    states = pad.local_awareness()
+                    if states:
+                        self.publish_awareness(pad, states)
         except ValueError:
             log.warning("pad %s: dropped a malformed fan-out message", pad.pad_id)
 

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pycrdt import Doc, Text, merge_updates
+from pycrdt import Doc, Text, TransactionEvent, merge_updates
 
 from . import protocol
 from .awareness import AwarenessStates
@@ -55,8 +55,9 @@ class LivePad:
         self.pad_id = pad_id
         self.keys = keys
         self.store = store
-        self.doc = Doc()
-        self.text = self.doc.get(TEXT_NAME, type=Text)
+        self._changes: list[bytes] = []  # what a client's update changed, as updates
+        self._recording = False
+        self._new_doc()
         self.connections: set[Connection] = set()
         self.awareness = AwarenessStates()
         self.last_id = _EMPTY_ID
@@ -76,6 +77,15 @@ class LivePad:
 
     def __repr__(self) -> str:
         return f"<LivePad {self.pad_id} {len(self.connections)} connections>"
+
+    def _new_doc(self) -> None:
+        self.doc = Doc()
+        self.text = self.doc.get(TEXT_NAME, type=Text)
+        self.doc.observe(self._record)
+
+    def _record(self, event: TransactionEvent) -> None:
+        if self._recording:
+            self._changes.append(event.update)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -137,6 +147,12 @@ class LivePad:
             return
         self._queue_awareness(self.awareness.apply(entries), publish=False)
 
+    def local_awareness(self) -> bytes | None:
+        """The awareness states of this node's connections, encoded; None if there are none."""
+        ids = set().union(*(conn.awareness_ids for conn in self.connections))
+        entries = [entry for entry in self.awareness.current() if entry.client_id in ids]
+        return protocol.encode_awareness_entries(entries) if entries else None
+
     def catch_up(self) -> None:
         """Read whatever the log holds past `last_id` (after a pub/sub outage, say)."""
         self._enqueue(("catch_up",))
@@ -169,9 +185,9 @@ class LivePad:
             elif kind == "catch_up":
                 await self._catch_up()
             elif kind == "update":
-                conn, update = item[1], item[2]
-                if self._validate(conn, update):
-                    updates.append(update)
+                effective = self._validate(item[1], item[2])
+                if effective is not None:
+                    updates.append(effective)
         if updates:
             merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
             await self._write(merged)
@@ -183,13 +199,17 @@ class LivePad:
             elif item[0] == "step1":
                 self._answer_step1(item[1], item[2])
 
-    def _validate(self, conn: Connection, update: bytes) -> bool:
-        """Apply a client's update to the document; close the sender if it does not apply."""
+    def _validate(self, conn: Connection, update: bytes) -> bytes | None:
+        """Apply a client's update to the document and return what it changed: None if it
+        changed nothing (a reconnecting client's step 2, say) or does not apply, in which
+        case the sender is closed."""
         try:
             check_update(update)
         except UpdateRejected as exc:
             conn.close(exc)
-            return False
+            return None
+        self._changes.clear()
+        self._recording = True
         try:
             self.doc.apply_update(update)
         except Exception as exc:
@@ -197,10 +217,14 @@ class LivePad:
             # updates are written as usual, then the document is rebuilt from the store.
             conn.close(UpdateRejected(f"update does not apply: {exc}"[:200]))
             self._tainted = True
-            return False
-        finally:
             self._fresh_step2 = None
-        return True
+            return None
+        finally:
+            self._recording = False
+        if not self._changes:
+            return None
+        self._fresh_step2 = None
+        return self._changes[0] if len(self._changes) == 1 else merge_updates(*self._changes)
 
     async def _write(self, update: bytes) -> None:
         delay = _RETRY_FIRST
@@ -235,8 +259,7 @@ class LivePad:
             except StoreUnavailable as exc:
                 log.warning("pad %s: cannot rebuild yet: %s", self.pad_id, exc)
                 await asyncio.sleep(_RETRY_MAX)
-        self.doc = Doc()
-        self.text = self.doc.get(TEXT_NAME, type=Text)
+        self._new_doc()
         self.last_id = _EMPTY_ID
         self._apply_state(state)
         self._tainted = False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..app_keys import SETTINGS
 from ..keys import check_pad_id
 from ..rendering import render
 
