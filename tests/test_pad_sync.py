@@ -43,3 +43,22 @@ async def test_a_restarted_node_loads_what_was_written(start_app, connect):
     second = await start_app()
     reader = await connect(second.ws_url, "restart")
     assert str(reader.text) == "before restart"
+
+
+async def test_shutdown_writes_everything_then_sends_clients_elsewhere(start_app, connect):
+    node = await start_app()
+    writer = await connect(node.ws_url, "shutdown")
+    for i in range(50):
+        await writer.edit(lambda t, i=i: t.insert(len(t), f"{i} "))
+    await eventually(lambda: "0 1 2" in str(writer.confirmed.get("content", type=Text)))
+    await node.server.close()
+    assert writer.ws.close_code == 1001  # going away: reconnect, to another node if any
+    echoed = str(writer.confirmed.get("content", type=Text))
+
+    again = await start_app()
+    reader = await connect(again.ws_url, "shutdown")
+    assert str(reader.text) == echoed  # every echoed edit was written before the shutdown
+    # What was still in flight was not echoed: the client still has it and sends it again.
+    await writer.close()
+    await connect(again.ws_url, "shutdown", doc=writer.doc)
+    await eventually(lambda: str(reader.text) == "".join(f"{i} " for i in range(50)))

@@ -22,10 +22,19 @@ class PadClient:
     """One connection to one pad, holding its own copy of the document."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, ws_url: str, pad_id: str, *, client_id: int = 0
+        self,
+        session: aiohttp.ClientSession,
+        ws_url: str,
+        pad_id: str,
+        *,
+        client_id: int = 0,
+        doc: Doc | None = None,
     ) -> None:
+        """`doc`: a document to go on with (as a browser tab that reconnects does)."""
         self.url = f"{ws_url.rstrip('/')}/{pad_id}"
-        self.doc = Doc(client_id=client_id) if client_id else Doc()
+        if doc is None:
+            doc = Doc(client_id=client_id) if client_id else Doc()
+        self.doc = doc
         self.confirmed = Doc()  # what the server has sent: the edits it holds durably
         self.text = self.doc.get("content", type=Text)
         self.synced = asyncio.Event()
@@ -61,7 +70,8 @@ class PadClient:
 
     @property
     def saved(self) -> bool:
-        """True when the server has echoed every insertion this client made."""
+        """True when the server has echoed every insertion this client made (on a client
+        that started with an empty document)."""
         mine = protocol.decode_state_vector(self.doc.get_state())
         theirs = protocol.decode_state_vector(self.confirmed.get_state())
         return mine == theirs
