@@ -111,7 +111,8 @@ async def _keepalive(app: web.Application) -> AsyncIterator[None]:
 async def _close_connections(app: web.Application) -> None:
     """On shutdown: write out everything received, then tell clients to go elsewhere."""
     app[SHUTTING_DOWN].set()
-    pads = list(app[REGISTRY])
+    registry: PadRegistry = app[REGISTRY]
+    pads = list(registry)
     try:
         await asyncio.wait_for(
             asyncio.gather(*(pad.drain() for pad in pads)), SHUTDOWN_DRAIN_TIMEOUT

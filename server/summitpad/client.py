@@ -28,14 +28,14 @@ class PadClient:
         pad_id: str,
         *,
         client_id: int = 0,
-        doc: Doc | None = None,
+        doc: Doc[Any] | None = None,
     ) -> None:
         """`doc`: a document to go on with (as a browser tab that reconnects does)."""
         self.url = f"{ws_url.rstrip('/')}/{pad_id}"
         if doc is None:
             doc = Doc(client_id=client_id) if client_id else Doc()
         self.doc = doc
-        self.confirmed = Doc()  # what the server has sent: the edits it holds durably
+        self.confirmed: Doc[Any] = Doc()  # what the server has sent: the edits it holds durably
         self.text = self.doc.get("content", type=Text)
         self.synced = asyncio.Event()
         self.awareness: dict[int, Any] = {}

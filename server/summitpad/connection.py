@@ -74,7 +74,7 @@ class Connection:
     def __init__(
         self,
         ws: web.WebSocketResponse,
-        transport: asyncio.BaseTransport | Any,
+        transport: asyncio.Transport | None,
         *,
         peer: str,
         send_limit: int,
@@ -134,6 +134,7 @@ class Connection:
         self.closed = True
         log.warning("closing %s: send queue over %d bytes", self.peer, self._send_limit)
         transport = self._transport
+        assert transport is not None
         transport.write(frame(struct.pack("!H", CLOSE_SLOW_CONSUMER) + b"too slow", _FIN_CLOSE))
         loop = asyncio.get_running_loop()
         loop.call_later(_ABORT_AFTER_CLOSE, transport.abort)

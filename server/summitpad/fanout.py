@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
@@ -54,7 +54,7 @@ class Fanout:
         self._stopping = True
         for task in self._tasks:
             task.cancel()
-        done, pending = await asyncio.wait(self._tasks, timeout=5.0)
+        _, pending = await asyncio.wait(self._tasks, timeout=5.0)
         if pending:
             log.error("fan-out tasks did not stop: %s", pending)
 
@@ -128,7 +128,7 @@ class Fanout:
             # Closing must not hang a cancelled listener: give it a moment, then drop it.
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _reconcile(self, pubsub: aioredis.client.PubSub) -> None:
         """Subscribe to pads that went live while the subscription was being made."""
@@ -171,6 +171,6 @@ class Fanout:
                 pad.catch_up()
 
 
-def _log_publish_failure(task: asyncio.Future[object]) -> None:
+def _log_publish_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.debug("awareness not published: %s", task.exception())

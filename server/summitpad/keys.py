@@ -59,7 +59,9 @@ def pad_keys(prefix: str, pad_id: str) -> PadKeys:
     return PadKeys(prefix, check_pad_id(pad_id))
 
 
-_PAD_KEY = re.compile(r"(?P<prefix>[^{} ]+):\{pad:(?P<pad_id>" + PAD_ID_PATTERN + r")\}:(?P<kind>\w+)")
+_PAD_KEY = re.compile(
+    r"(?P<prefix>[^{} ]+):\{pad:(?P<pad_id>" + PAD_ID_PATTERN + r")\}:(?P<kind>\w+)"
+)
 
 
 def parse_pad_key(key: str) -> tuple[str, str, str]:

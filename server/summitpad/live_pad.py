@@ -29,7 +29,7 @@ from pycrdt import Doc, Text, TransactionEvent, merge_updates
 from . import protocol
 from .awareness import AwarenessStates
 from .connection import Connection, frame
-from .errors import StoreUnavailable, UpdateRejected
+from .errors import ProtocolError, StoreUnavailable, UpdateRejected
 from .keys import PadKeys
 from .protocol import AwarenessEntry, Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
@@ -69,7 +69,8 @@ class LivePad:
         self._wake = asyncio.Event()
         self._awareness_out: dict[int, AwarenessEntry] = {}  # to broadcast here
         self._awareness_pub: dict[int, AwarenessEntry] = {}  # to publish to other nodes
-        self._busy = False
+        self._idle = asyncio.Event()  # set while the writer holds nothing unwritten
+        self._idle.set()
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
         self._compacting = False
         self._tainted = False  # a rejected update may have left part of itself in the doc
@@ -79,7 +80,7 @@ class LivePad:
         return f"<LivePad {self.pad_id} {len(self.connections)} connections>"
 
     def _new_doc(self) -> None:
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.text = self.doc.get(TEXT_NAME, type=Text)
         self.doc.observe(self._record)
 
@@ -104,8 +105,7 @@ class LivePad:
 
     async def drain(self) -> None:
         """Wait until every update received so far is durable and broadcast."""
-        while self._inbox or self._busy:
-            await asyncio.sleep(0.01)
+        await self._idle.wait()
 
     # -- input from connections ---------------------------------------------------------------
 
@@ -142,7 +142,7 @@ class LivePad:
     def receive_remote_awareness(self, payload: bytes) -> None:
         try:
             entries = protocol.decode_awareness(payload)
-        except protocol.ProtocolError:
+        except ProtocolError:
             log.warning("pad %s: dropped a malformed awareness message from a node", self.pad_id)
             return
         self._queue_awareness(self.awareness.apply(entries), publish=False)
@@ -161,6 +161,7 @@ class LivePad:
 
     def _enqueue(self, item: tuple[Any, ...]) -> None:
         self._inbox.append(item)
+        self._idle.clear()
         self._wake.set()
 
     async def _run(self) -> None:
@@ -168,13 +169,12 @@ class LivePad:
             await self._wake.wait()
             self._wake.clear()
             batch, self._inbox = self._inbox, []
-            self._busy = True
             try:
                 await self._process(batch)
             except Exception:
                 log.exception("pad %s: writer failed on a batch", self.pad_id)
-            finally:
-                self._busy = False
+            if not self._inbox:
+                self._idle.set()
 
     async def _process(self, batch: list[tuple[Any, ...]]) -> None:
         updates: list[bytes] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 
 from .fanout import Fanout
 from .keys import pad_keys
@@ -35,7 +36,7 @@ class PadRegistry:
     def __len__(self) -> int:
         return len(self._live)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[LivePad]:
         return iter(list(self._live.values()))
 
     async def acquire(self, pad_id: str) -> LivePad:

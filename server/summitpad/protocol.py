@@ -257,7 +257,8 @@ def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
             value = json.loads(state, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(f"awareness state of client {client_id} is not JSON") from exc
-        entries.append(AwarenessEntry(client_id, clock, b"null" if value is None else state.encode()))
+        canonical = b"null" if value is None else state.encode()
+        entries.append(AwarenessEntry(client_id, clock, canonical))
     if not reader.at_end:
         raise ProtocolError("trailing bytes after the awareness update")
     return entries

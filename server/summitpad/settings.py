@@ -123,7 +123,7 @@ class Settings:
 
 
 def _parse(spec: dataclasses.Field[Any], raw: str) -> Any:
-    kind = type(spec.default)
+    kind: type[Any] = type(spec.default)
     try:
         return kind(raw)
     except ValueError as exc:

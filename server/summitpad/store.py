@@ -1,7 +1,8 @@
 """A pad's durable state in Valkey/Redis: snapshot + log, appended and compacted by scripts.
 
-    <prefix>:{pad:<id>}:snap   hash  doc = the folded state (one Yjs update), upto = last log id in it
-    <prefix>:{pad:<id>}:log    stream of updates, field `u`; entries after `upto` are not folded yet
+    <prefix>:{pad:<id>}:snap   hash: doc = the folded state (one Yjs update),
+                               upto = the last log id folded into it
+    <prefix>:{pad:<id>}:log    stream of updates (field `u`); those after `upto` are not folded
     <prefix>:{pad:<id>}:lease  the node compacting the pad, with an expiry
     <prefix>:{pad:<id>}:live   pub/sub channel to the other nodes
 
