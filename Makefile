@@ -13,6 +13,8 @@ run: $(STAMP)
 	$(BIN)/summitpad serve
 
 test: $(STAMP) node chromium
+	$(BIN)/ruff check server tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 venv: $(STAMP)

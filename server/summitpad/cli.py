@@ -32,6 +32,15 @@ def _settings_table() -> str:
     return "\n".join(lines)
 
 
+def settings_markdown() -> str:
+    """The settings as a Markdown table, as the README shows them."""
+    rows = ["| option | environment variable | default | meaning |", "|---|---|---|---|"]
+    for name, env, default, help_text in describe():
+        shown = f"`{default}`" if default != "" else "—"
+        rows.append(f"| `--{name.replace('_', '-')}` | `{env}` | {shown} | {help_text} |")
+    return "\n".join(rows)
+
+
 def _print_settings(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
         click.echo(_settings_table())
@@ -81,6 +90,13 @@ def serve(**options: Any) -> None:
     except SummitpadError as exc:
         click.echo(f"summitpad: {exc}", err=True)
         sys.exit(EXIT_STORE_UNAVAILABLE if exc.close_code == 1013 else EXIT_CONFIGURATION)
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (as in the README).")
+def settings_command(markdown: bool) -> None:
+    """List every setting, its environment variable and its default."""
+    click.echo(settings_markdown() if markdown else _settings_table())
 
 
 async def _serve(settings: Settings) -> None:
