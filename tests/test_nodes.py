@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from pycrdt import Doc, Text
 from summitpad import protocol
+from summitpad.app_keys import REGISTRY
 from summitpad.keys import pad_keys
 from summitpad.store import PadStore
 
@@ -112,3 +113,18 @@ async def test_silent_connections_get_keepalives(start_app, connect):
     frames: list[bytes] = []
     client.on_message = frames.append
     await eventually(lambda: protocol.KEEPALIVE in frames, within=3)
+
+
+async def test_an_idle_pad_is_folded_and_unloaded(start_app, connect, redis_client, key_prefix):
+    node = await start_app(pad_unload_delay=0.2)
+    registry = node.server.app[REGISTRY]
+    writer = await connect(node.ws_url, "idle")
+    await writer.edit(lambda t: t.insert(0, "left behind"))
+    await eventually(lambda: writer.saved)
+    await writer.close()
+
+    await eventually(lambda: len(registry) == 0)
+    keys = pad_keys(key_prefix, "idle")
+    assert await redis_client.hget(keys.snap, "doc")
+    reader = await connect(node.ws_url, "idle")
+    assert str(reader.text) == "left behind"
