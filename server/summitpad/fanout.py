@@ -67,7 +67,7 @@ class Fanout:
         if self._pubsub is not None and self.connected:
             try:
                 await self._pubsub.subscribe(channel)
-            except UNAVAILABLE as exc:
+            except Exception as exc:  # the listener reconciles its subscriptions anyway
                 log.warning("subscribe to %s postponed: %s", pad.pad_id, exc)
         else:  # the listener subscribes to every pad as it connects
             with contextlib.suppress(TimeoutError):
@@ -79,11 +79,10 @@ class Fanout:
         task = asyncio.ensure_future(self._client.publish(pad.keys.channel, message))
         task.add_done_callback(_log_publish_failure)
 
-    async def unsubscribe(self, pad: LivePad) -> None:
-        channel = pad.keys.channel.encode()
-        if self._pads.pop(channel, None) is not None and self._pubsub is not None:
-            with contextlib.suppress(*UNAVAILABLE):
-                await self._pubsub.unsubscribe(channel)
+    def unsubscribe(self, pad: LivePad) -> None:
+        """Stop listening to a pad's channel. The listener task sends the UNSUBSCRIBE itself,
+        as it alone may close the pub/sub connection."""
+        self._pads.pop(pad.keys.channel.encode(), None)
 
     def publish_awareness(self, pad: LivePad, payload: bytes) -> None:
         self._publish(pad, b"A" + self._node + b" " + payload)

@@ -76,7 +76,7 @@ class PadRegistry:
         try:
             await pad.load()
         except BaseException:
-            await self._fanout.unsubscribe(pad)
+            self._fanout.unsubscribe(pad)
             raise
         self._live[pad_id] = pad
         log.debug("pad %s: live", pad_id)
@@ -87,7 +87,7 @@ class PadRegistry:
         if pad.users or self._live.get(pad.pad_id) is not pad:
             return
         del self._live[pad.pad_id]
-        await self._fanout.unsubscribe(pad)
+        self._fanout.unsubscribe(pad)
         await pad.compact_now()
         await pad.close()
         log.debug("pad %s: unloaded", pad.pad_id)
@@ -100,5 +100,5 @@ class PadRegistry:
         pads = list(self._live.values())
         self._live.clear()
         for pad in pads:
-            await self._fanout.unsubscribe(pad)
+            self._fanout.unsubscribe(pad)
         await asyncio.gather(*(pad.close() for pad in pads), return_exceptions=True)

@@ -241,7 +241,7 @@ function main () {
     formats: FORMATS,
     modules: {
       toolbar: TOOLBAR,
-      cursors: { transformOnTextChange: true },
+      cursors: true, // y-quill places remote cursors itself on every change
       history: { userOnly: true },
       keyboard: { bindings: markdownBindings() }
     }

@@ -1,0 +1,106 @@
+"""Debian's Chromium driven by Playwright (async API, on the test's own event loop).
+
+One browser per test; every page gets a browser context of its own (its own localStorage, so its
+own participant). A JavaScript error on any page (a `pageerror` event) fails the test, and so does
+a console error that the test did not expect (y-quill reports a cursor it cannot draw that way).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..support import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+# Console errors every page may log, matched against "<text> @ <url>".
+EXPECTED_CONSOLE_ERRORS: tuple[str, ...] = ()
+
+OpenPage = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    if not HAVE_CHROMIUM:
+        pytest.skip(f"{CHROMIUM} is missing: `make chromium` (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Uncaught JavaScript errors of every page of the test, as "label: message"."""
+    return []
+
+
+@pytest.fixture
+async def open_page(browser: Any, page_errors: list[str]) -> AsyncIterator[OpenPage]:
+    """`await open_page(url, label)`: a page in a browser context of its own, at `url`.
+
+    `console_ok`: regular expressions for the console errors this page may log (besides
+    EXPECTED_CONSOLE_ERRORS), matched against "<text> @ <url>".
+    """
+    contexts: list[Any] = []
+    console_errors: list[str] = []
+
+    async def open_(
+        url: str,
+        label: str,
+        *,
+        viewport: dict[str, int] = LAPTOP,
+        console_ok: Iterable[str] = (),
+    ) -> Any:
+        allowed = [re.compile(p) for p in (*EXPECTED_CONSOLE_ERRORS, *console_ok)]
+
+        def on_console(message: Any) -> None:
+            if message.type != "error":
+                return
+            seen = f"{message.text} @ {message.location.get('url', '')}"
+            if not any(pattern.search(seen) for pattern in allowed):
+                console_errors.append(f"{label}: {seen}")
+
+        context = await browser.new_context(viewport=viewport)
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("pageerror", lambda exc: page_errors.append(f"{label}: {exc}"))
+        page.on("console", on_console)
+        await page.goto(url)
+        return page
+
+    yield open_
+    for context in contexts:
+        await context.close()
+    assert not page_errors, f"JavaScript errors on the pages: {page_errors}"
+    assert not console_errors, f"unexpected console errors on the pages: {console_errors}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
