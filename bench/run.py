@@ -1,0 +1,506 @@
+"""Run the summitpad benchmark: one command, everything private, everything stopped at the end.
+
+    .venv/bin/python bench/run.py [--quick] [--scenario fanout|summit|all] [--profile]
+
+Starts a valkey-server on a unix socket in a temporary directory, then for every step of every
+scenario a fresh `summitpad serve` on a free loopback port (so each step's memory starts from
+the same place), drives it with the load generator (bench/loadgen.py, bench/scenarios.py),
+stops it, writes bench/results/<date>-<scenario>.json and prints a Markdown table.
+
+--profile samples the server with py-spy (pip install py-spy; not a project dependency) during
+each measured window and adds a summary of where its time went; the raw stacks go to
+bench/results/tmp/. The figures of a profiled run are marked as such: sampling costs the server
+some CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import procstats
+import profile_summary
+import redis
+from loadgen import raise_nofile_limit, tag
+from peers import AWARENESS_RENEW
+from scenarios import fanout_step, summit
+from summitpad.embedded_valkey import find_valkey_server
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+SCRATCH = RESULTS / "tmp"
+BIN = Path(sys.executable).parent
+SERVER_ENV = {
+    # High enough that the typists' 5 messages a second and the joins never meet the limit.
+    "SUMMITPAD_MESSAGES_PER_SECOND": "100000",
+    "SUMMITPAD_MESSAGE_BURST": "100000",
+    "SUMMITPAD_LOG_LEVEL": "warning",
+}
+DISTURBED = 15.0  # % of one core used by other processes during a window: run the step again
+GOALS = {"fanout-500": 20.0, "fanout-1000": 40.0, "summit": 100.0}
+
+
+def server_revision() -> str:
+    """The commit of the server code that runs, marked -dirty if server/ has local changes."""
+    root = str(BENCH.parent)
+    head = subprocess.run(
+        ["git", "-C", root, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    changed = subprocess.run(
+        ["git", "-C", root, "status", "--porcelain", "--", "server", "pyproject.toml"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return (head or "unknown") + ("-dirty" if changed else "")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _raise_child_nofile() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+@contextmanager
+def valkey(directory: Path) -> Iterator[tuple[str, int]]:
+    sock = directory / "valkey.sock"
+    process = subprocess.Popen(
+        [
+            find_valkey_server(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        preexec_fn=_raise_child_nofile,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if redis.Redis(unix_socket_path=str(sock)).ping():
+                    break
+            except (redis.ConnectionError, FileNotFoundError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("valkey-server did not start") from None
+                time.sleep(0.05)
+        yield f"unix://{sock}", process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+class Server:
+    """`summitpad serve` as a subprocess, its stderr in a log file."""
+
+    def __init__(self, redis_url: str, log_path: Path) -> None:
+        self.revision = server_revision()
+        self.port = free_port()
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITPAD_")}
+        env.update(SERVER_ENV)
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "summitpad"),
+                "serve",
+                "--redis-url",
+                redis_url,
+                "--port",
+                str(self.port),
+                "--key-prefix",
+                f"bench{tag()}",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_raise_child_nofile,
+        )
+        self.pid = self.process.pid
+        self._wait_ready()
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"summitpad did not start; see {self.log_path}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> dict[str, Any]:
+        """Stop it; returns its exit code and the warnings and errors it logged."""
+        crashed = self.process.poll()
+        if crashed is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        notable = [
+            line
+            for line in lines
+            if " WARNING " in line or " ERROR " in line or "Traceback" in line
+        ]
+        return {
+            "revision": self.revision,
+            "died_during_run": crashed is not None,
+            "exit_code": self.process.returncode,
+            "warnings_and_errors": len(notable),
+            "first_lines": notable[:5],
+            "log": str(self.log_path.relative_to(BENCH.parent)),
+        }
+
+
+class WindowHooks:
+    """What runs beside the load generator during each measured window.
+
+    - The probe: `loadgen.py probe` in a process of its own, one writer and one observer on a
+      quiet pad; its latency does not include the main generator's loop lag.
+    - With --profile, py-spy sampling the server (raw collapsed stacks, summarised after).
+    """
+
+    def __init__(self, profile: bool) -> None:
+        self.profile = profile
+        self.server_pid = 0
+        self.url = ""
+        self._probe: subprocess.Popen[str] | None = None
+        self._spy: subprocess.Popen[bytes] | None = None
+        self._spy_output: Path | None = None
+        self._spy_exe = str(BIN / "py-spy") if (BIN / "py-spy").exists() else shutil.which("py-spy")
+        if profile and self._spy_exe is None:
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+
+    def start(self, name: str, duration: float) -> None:
+        probe_log = open(SCRATCH / f"{name}-probe.log", "wb")
+        self._probe = subprocess.Popen(
+            [
+                sys.executable,
+                str(BENCH / "loadgen.py"),
+                "--url",
+                self.url,
+                "--server-pid",
+                str(self.server_pid),
+                "probe",
+                "--duration",
+                str(duration),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=probe_log,
+            text=True,
+        )
+        probe_log.close()  # the child holds its own copy
+        if not self.profile or self._spy_exe is None:
+            return
+        self._spy_output = SCRATCH / f"{name}.pyspy.txt"
+        self._spy = subprocess.Popen(
+            [
+                self._spy_exe,
+                "record",
+                "--pid",
+                str(self.server_pid),
+                "--duration",
+                str(int(duration)),
+                "--rate",
+                "100",
+                "--format",
+                "raw",
+                "--idle",
+                "--nonblocking",
+                "--output",
+                str(self._spy_output),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def finish(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self._probe is not None:
+            out, _ = self._probe.communicate(timeout=120)
+            try:
+                found["probe"] = json.loads(out)
+            except ValueError:
+                found["probe"] = {"error": f"probe exited {self._probe.returncode}"}
+            self._probe = None
+        if self._spy is not None and self._spy_output is not None:
+            self._spy.wait(timeout=60)
+            self._spy = None
+            if self._spy_output.exists():
+                found["profile"] = profile_summary.summarise(self._spy_output.read_text())
+                found["profile"]["raw_stacks"] = str(self._spy_output.relative_to(BENCH.parent))
+            else:
+                found["profile"] = {"error": "py-spy wrote nothing (is ptrace allowed?)"}
+        return found
+
+
+def wait_until_quiet(limit_pct: float = 25.0, within: float = 120.0) -> dict[str, Any]:
+    """Wait (up to `within` s) for the machine to be nearly idle before a step starts.
+
+    Other work on the machine (a test suite, a build) takes cores from the server and the
+    generator; the step records how busy the machine was when it started.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        before = procstats.machine_cpu_seconds()
+        time.sleep(2.0)
+        after = procstats.machine_cpu_seconds()
+        busy = sum(after[k] - before[k] for k in ("user", "nice", "system", "softirq")) / 2.0
+        busy_pct = round(100 * busy, 1)
+        if busy_pct <= limit_pct or time.monotonic() > deadline:
+            return {"machine_busy_pct_before_step": busy_pct, "quiet": busy_pct <= limit_pct}
+        print(f"   machine busy ({busy_pct} % of a core), waiting", file=sys.stderr, flush=True)
+
+
+def run_step(
+    name: str,
+    redis_url: str,
+    valkey_pid: int,
+    hooks: WindowHooks,
+    make: Callable[[str, dict[str, int], Callable[[str, float], None]], Any],
+    attempts: int = 1,
+) -> dict[str, Any]:
+    """Run one step on a fresh server; again (up to `attempts` times) while other processes
+    took more than DISTURBED % of a core during the window. Keeps the least disturbed run."""
+    runs: list[dict[str, Any]] = []
+    for attempt in range(1, attempts + 1):
+        print(f"-- {name} (attempt {attempt})", file=sys.stderr, flush=True)
+        quiet = wait_until_quiet()
+        label = f"{datetime.date.today()}-{name}-{attempt}"
+        server = Server(redis_url, SCRATCH / f"{label}-server.log")
+        hooks.server_pid, hooks.url = server.pid, server.ws_url
+
+        def on_window(_step: str, duration: float, label: str = label) -> None:
+            hooks.start(label, duration)
+
+        try:
+            result: dict[str, Any] = asyncio.run(
+                make(server.ws_url, {"server": server.pid, "valkey": valkey_pid}, on_window)
+            )
+            beside = hooks.finish()  # the probe needs the server until it is done
+        finally:
+            status = server.stop()
+        result = {"step": name, **result, **beside, "server_process": status, **quiet}
+        runs.append(result)
+        other = result["cpu_pct_of_one_core"]["other_processes"]
+        print(
+            json.dumps({"step": name, "p99": result["latency_ms"].get("p99"), "other": other}),
+            file=sys.stderr,
+        )
+        if other <= DISTURBED:
+            break
+    best = min(runs, key=lambda r: r["cpu_pct_of_one_core"]["other_processes"])
+    best["attempts"] = [
+        {
+            "latency_ms": r["latency_ms"],
+            "other_processes_cpu_pct": r["cpu_pct_of_one_core"]["other_processes"],
+            "server_exit_code": r["server_process"]["exit_code"],
+        }
+        for r in runs
+    ]
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a scaled-down run of a minute or so")
+    parser.add_argument("--scenario", choices=("fanout", "summit", "all"), default="all")
+    parser.add_argument(
+        "--observers", help="fan-out observer counts, comma-separated (100,500,1000)"
+    )
+    parser.add_argument(
+        "--duration", type=float, help="measured seconds per step (fanout 20, summit 30)"
+    )
+    parser.add_argument("--pads", type=int, help="summit pads (40)")
+    parser.add_argument("--typists", type=int, help="summit typists per pad (8)")
+    parser.add_argument("--readers", type=int, help="summit readers per pad (60)")
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        help="runs of a step while other processes disturb it (3; --quick: 1)",
+    )
+    parser.add_argument("--label", help="added to the result file names, for a variant run")
+    parser.add_argument(
+        "--no-awareness-renewal",
+        action="store_true",
+        help="peers do not resend their awareness every 15 s (stock clients do)",
+    )
+    args = parser.parse_args()
+    quick = args.quick
+    observers = [
+        int(x) for x in (args.observers or ("20,50" if quick else "100,500,1000")).split(",")
+    ]
+    fan_duration = args.duration or (5.0 if quick else 20.0)
+    summit_duration = args.duration or (8.0 if quick else 30.0)
+    pads = args.pads or (4 if quick else 40)
+    typists = args.typists or 8
+    readers = args.readers or (10 if quick else 60)
+    renew = None if args.no_awareness_renewal else AWARENESS_RENEW
+    attempts = args.attempts or (1 if quick else 3)
+
+    raise_nofile_limit()
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    hooks = WindowHooks(args.profile)
+    suffix = "-quick" if quick else ""
+    suffix += "-profiled" if args.profile else ""
+    suffix += "-no-renewal" if renew is None else ""
+    suffix += f"-{args.label}" if args.label else ""
+    date = datetime.date.today().isoformat()
+    files: dict[str, dict[str, Any]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="summitpad-bench-") as tmp,
+        valkey(Path(tmp)) as (url, vpid),
+    ):
+        machine = procstats.machine(find_valkey_server())
+        scenarios = ("fanout", "summit") if args.scenario == "all" else (args.scenario,)
+        for scenario in scenarios:
+            steps = []
+            if scenario == "fanout":
+                for n in observers:
+                    steps.append(
+                        run_step(
+                            f"fanout-{n}",
+                            url,
+                            vpid,
+                            hooks,
+                            lambda u, p, w, n=n: fanout_step(
+                                u, p, n, fan_duration, renew_awareness=renew, on_window=w
+                            ),
+                            attempts,
+                        )
+                    )
+            else:
+                steps.append(
+                    run_step(
+                        "summit",
+                        url,
+                        vpid,
+                        hooks,
+                        lambda u, p, w: summit(
+                            u,
+                            p,
+                            pads,
+                            typists,
+                            readers,
+                            summit_duration,
+                            renew_awareness=renew,
+                            on_window=w,
+                        ),
+                        attempts,
+                    )
+                )
+            document = {
+                "scenario": scenario,
+                "date": date,
+                "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
+                "quick": quick,
+                "profiled": args.profile,
+                "machine": machine,
+                "server_environment": SERVER_ENV,
+                "awareness_renewal_s": renew,
+                "steps": steps,
+            }
+            path = RESULTS / f"{date}-{scenario}{suffix}.json"
+            path.write_text(json.dumps(document, indent=2) + "\n")
+            files[scenario] = document
+            print(f"wrote {path.relative_to(BENCH.parent)}", file=sys.stderr)
+    print(table(files, machine))
+
+
+def table(files: dict[str, dict[str, Any]], machine: dict[str, Any]) -> str:
+    rows = [
+        "| step | connections | p50 ms | p99 ms | max ms | goal (p99) | first-peer p99 ms "
+        "| probe p50 / p99 ms "
+        "| server CPU % | loadgen CPU % | valkey CPU % | other processes CPU % | machine idle % "
+        "| server RSS end / peak MiB | RSS per conn KiB | disconnects | missing deliveries "
+        "| lost or diverged docs |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for document in files.values():
+        for s in document["steps"]:
+            lat, cpu, rss = s["latency_ms"], s["cpu_pct_of_one_core"], s["rss_mib"]["server"]
+            goal = GOALS.get(s["step"])
+            probe = s.get("probe", {}).get("latency_ms", {})
+            verdict = ""
+            if goal is not None and "p99" in lat and not document["quick"]:
+                met = lat["p99"] <= goal and (s["step"] != "summit" or s["disconnects"] == 0)
+                verdict = f"<= {goal:g} ms: {'met' if met else 'missed'}"
+            cells = [
+                s["step"],
+                s["connections"],
+                lat.get("p50", "-"),
+                lat.get("p99", "-"),
+                lat.get("max", "-"),
+                verdict,
+                s["first_peer_latency_ms"].get("p99", "-"),
+                f"{probe.get('p50', '-')} / {probe.get('p99', '-')}",
+                cpu["server"],
+                cpu["loadgen"],
+                cpu.get("valkey", "-"),
+                cpu["other_processes"],
+                cpu["machine"]["idle"],
+                f"{rss['at_window_end']} / {rss['peak']}",
+                s["server_rss_kib_per_connection"],
+                s["disconnects"],
+                s["missing_deliveries"],
+                s["convergence"]["lost_or_diverged_documents"],
+            ]
+            rows.append("| " + " | ".join(str(c) for c in cells) + " |")
+    rows.append("")
+    rows.append(
+        f"Machine: {machine['nproc']} x {machine['cpu_model']}, {machine['memory_gib']} GiB; "
+        f"Python {machine['python']}, pycrdt {machine['pycrdt']}, aiohttp {machine['aiohttp']}, "
+        f"Valkey {machine['valkey']}. CPU is % of one core over the measured window; "
+        f"the machine has {100 * (machine['nproc'] or 1)} %."
+    )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    main()
