@@ -27,11 +27,11 @@ from typing import Any
 from pycrdt import Doc, Text, TransactionEvent, merge_updates
 
 from . import protocol
-from .awareness import AwarenessStates
+from .awareness import AwarenessRelay
 from .connection import Connection, frame
 from .errors import ProtocolError, StoreUnavailable, UpdateRejected
 from .keys import PadKeys
-from .protocol import AwarenessEntry, Message, SyncMessage, SyncType
+from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
 from .update_check import check_update
 
@@ -59,22 +59,21 @@ class LivePad:
         self._recording = False
         self._new_doc()
         self.connections: set[Connection] = set()
-        self.awareness = AwarenessStates()
+        self.awareness = AwarenessRelay(self._broadcast, lambda p: publish_awareness(self, p))
         self.last_id = _EMPTY_ID
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
         self._compact_after = compact_after
-        self._publish_awareness = publish_awareness
         self._inbox: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
-        self._awareness_out: dict[int, AwarenessEntry] = {}  # to broadcast here
-        self._awareness_pub: dict[int, AwarenessEntry] = {}  # to publish to other nodes
+        self._out: list[bytes] = []  # framed messages for every connection, sent per loop turn
         self._idle = asyncio.Event()  # set while the writer holds nothing unwritten
         self._idle.set()
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
         self._compacting = False
         self._tainted = False  # a rejected update may have left part of itself in the doc
         self._writer: asyncio.Task[None] | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<LivePad {self.pad_id} {len(self.connections)} connections>"
@@ -99,6 +98,9 @@ class LivePad:
     async def close(self) -> None:
         """Stop the writer after it has written everything it holds."""
         await self.drain()
+        self.awareness.close()
+        self._closed = True
+        self._wake.set()
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
@@ -115,7 +117,7 @@ class LivePad:
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
         if conn.awareness_ids:
-            self._queue_awareness(self.awareness.remove(conn.awareness_ids), publish=True)
+            self.awareness.remove(conn.awareness_ids)
             conn.awareness_ids.clear()
 
     def receive(self, conn: Connection, message: Message) -> None:
@@ -129,7 +131,7 @@ class LivePad:
             entries = protocol.decode_awareness(message.payload)
             conn.awareness_ids.update(e.client_id for e in entries if not e.is_removal)
             conn.awareness_ids.difference_update(e.client_id for e in entries if e.is_removal)
-            self._queue_awareness(self.awareness.apply(entries), publish=True)
+            self.awareness.receive(entries, local=True)
         elif isinstance(message, protocol.QueryAwarenessMessage):
             self._send_awareness_snapshot(conn)
         # Auth messages only ever go from server to client: a client's is ignored.
@@ -145,13 +147,11 @@ class LivePad:
         except ProtocolError:
             log.warning("pad %s: dropped a malformed awareness message from a node", self.pad_id)
             return
-        self._queue_awareness(self.awareness.apply(entries), publish=False)
+        self.awareness.receive(entries, local=False)
 
     def local_awareness(self) -> bytes | None:
         """The awareness states of this node's connections, encoded; None if there are none."""
-        ids = set().union(*(conn.awareness_ids for conn in self.connections))
-        entries = [entry for entry in self.awareness.current() if entry.client_id in ids]
-        return protocol.encode_awareness_entries(entries) if entries else None
+        return self.awareness.snapshot(set().union(*(c.awareness_ids for c in self.connections)))
 
     def catch_up(self) -> None:
         """Read whatever the log holds past `last_id` (after a pub/sub outage, say)."""
@@ -165,7 +165,7 @@ class LivePad:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closed:  # a cancellation can get lost inside redis-py on Python 3.11
             await self._wake.wait()
             self._wake.clear()
             batch, self._inbox = self._inbox, []
@@ -246,7 +246,7 @@ class LivePad:
             await self._catch_up(skip=appended.entry_id)
         if parse_id(appended.entry_id) > parse_id(self.last_id):
             self.last_id = appended.entry_id
-        self._broadcast(protocol.encode_update(update))
+        self._broadcast_update(update)
         if appended.log_length > self._compact_after:
             self._start_compaction()
 
@@ -278,7 +278,7 @@ class LivePad:
             return
         self._fresh_step2 = None
         self.last_id = entry_id
-        self._broadcast(protocol.encode_update(update))
+        self._broadcast_update(update)
 
     async def _catch_up(self, skip: str | None = None) -> None:
         try:
@@ -294,7 +294,7 @@ class LivePad:
             return
         before = self.doc.get_state()
         self._apply_state(state)
-        self._broadcast(protocol.encode_update(self.doc.get_update(before)))
+        self._broadcast_update(self.doc.get_update(before))
 
     def _apply_state(self, state: PadState) -> None:
         if state.snapshot is not None:
@@ -312,9 +312,21 @@ class LivePad:
     # -- output -------------------------------------------------------------------------------
 
     def _broadcast(self, message: bytes) -> None:
-        framed = frame(message)
+        """Send `message` to every connection, framed once; everything broadcast in one loop
+        turn (an edit batch and the cursor moves that came with it) goes in one write."""
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._send_out)
+        self._out.append(frame(message))
+
+    def _broadcast_update(self, update: bytes) -> None:
+        self._broadcast(protocol.encode_update(update))
+        self.awareness.flush()
+
+    def _send_out(self) -> None:
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
         for conn in self.connections:
-            conn.send(framed)
+            conn.send(data)
 
     def _welcome(self, conn: Connection) -> None:
         if conn.closed:
@@ -340,30 +352,9 @@ class LivePad:
         conn.send_message(protocol.encode_step2(update))
 
     def _send_awareness_snapshot(self, conn: Connection) -> None:
-        states = self.awareness.current()
-        if states:
-            payload = protocol.encode_awareness_entries(states)
+        payload = self.awareness.snapshot()
+        if payload is not None:
             conn.send_message(protocol.encode_awareness(payload))
-
-    def _queue_awareness(self, entries: list[AwarenessEntry], *, publish: bool) -> None:
-        """Coalesce awareness changes per event-loop turn: the latest entry per client wins."""
-        if not entries:
-            return
-        if not self._awareness_out:
-            asyncio.get_running_loop().call_soon(self._flush_awareness)
-        for entry in entries:
-            self._awareness_out[entry.client_id] = entry
-            if publish:
-                self._awareness_pub[entry.client_id] = entry
-
-    def _flush_awareness(self) -> None:
-        local, self._awareness_out = self._awareness_out, {}
-        remote, self._awareness_pub = self._awareness_pub, {}
-        if local:
-            payload = protocol.encode_awareness_entries(local.values())
-            self._broadcast(protocol.encode_awareness(payload))
-        if remote:
-            self._publish_awareness(self, protocol.encode_awareness_entries(remote.values()))
 
     # -- compaction ---------------------------------------------------------------------------
 

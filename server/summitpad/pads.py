@@ -71,8 +71,9 @@ class PadRegistry:
             compact_after=self._compact_after,
             publish_awareness=self._fanout.publish_awareness,
         )
-        # Subscribe first, so nothing published while the log is read goes unseen.
-        await self._fanout.subscribe(pad)
+        # Whatever is published before the subscription takes effect, the pad reads from
+        # the log when it does.
+        self._fanout.subscribe(pad)
         try:
             await pad.load()
         except BaseException:

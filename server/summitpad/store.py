@@ -179,12 +179,19 @@ def _update_field(fields: Any) -> bytes:
     return bytes(fields[1])
 
 
+MAX_CONNECTIONS = 64
+
+
 def connect(url: str) -> aioredis.Redis:
-    """A client for `url`; connects lazily on first use."""
-    return aioredis.Redis.from_url(
+    """A client for `url`; connects lazily on first use. Its pool is bounded, and a command
+    waits for a free connection rather than failing when all are busy."""
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=10,
         decode_responses=False,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=15,
     )
+    return aioredis.Redis(connection_pool=pool)
