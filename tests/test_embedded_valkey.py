@@ -119,6 +119,7 @@ async def test_serve_starts_a_private_valkey_on_a_unix_socket(tmp_path, servers)
     assert (run_dir / "valkey.sock").is_socket()
     config = (data / "valkey" / "valkey.conf").read_text()
     assert "port 0" in config and "appendonly yes" in config and "appendfsync everysec" in config
+    assert (data / "valkey" / "valkey.log").exists()  # its own log, not summitpad's output
     pid = valkey_pid(data)
     assert not _tcp_sockets_of(pid), "the embedded valkey listens on TCP"
 

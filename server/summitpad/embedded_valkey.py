@@ -68,6 +68,10 @@ class EmbeddedValkey:
         self._stopping = False
 
     @property
+    def log_path(self) -> Path:
+        return self.valkey_dir / "valkey.log"
+
+    @property
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
@@ -143,7 +147,7 @@ class EmbeddedValkey:
             'appendfilename "summitpad.aof"',
             'save ""',
             "maxmemory-policy noeviction",
-            'logfile ""',
+            f'logfile "{self.log_path}"',
             "loglevel warning",
         ]
         (self.valkey_dir / "valkey.conf").write_text("\n".join(config) + "\n")
@@ -180,7 +184,12 @@ class EmbeddedValkey:
             preexec_fn=_die_with_parent,
         )
         await self._wait_ready()
-        log.info("embedded valkey (pid %d) on %s", self._process.pid, self.socket_path)
+        log.info(
+            "embedded valkey (pid %d) on %s, logging to %s",
+            self._process.pid,
+            self.socket_path,
+            self.log_path,
+        )
 
     async def _wait_ready(self) -> None:
         assert self._process is not None
@@ -191,7 +200,7 @@ class EmbeddedValkey:
                 if self._process.returncode is not None:
                     raise StoreUnavailable(
                         f"embedded valkey exited with code {self._process.returncode}; "
-                        f"see the lines above, or its files in {self.valkey_dir}"
+                        f"see its log, {self.log_path}"
                     )
                 with contextlib.suppress(*UNAVAILABLE):
                     await client.ping()  # also waits out AOF loading
