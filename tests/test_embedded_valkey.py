@@ -8,7 +8,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -82,9 +82,18 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[Server]]:
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start `summitpad serve` on the test's data directory; ready unless `wait=False`."""
     started: list[Server] = []
-    yield started
+
+    def start(*extra: str, wait: bool = True) -> Server:
+        server = Server(tmp_path / "data", *extra)
+        started.append(server)
+        if wait:
+            server.wait_ready()
+        return server
+
+    yield start
     for server in started:
         server.stop(signal.SIGKILL)
 
@@ -107,11 +116,9 @@ async def read_text(ws_url: str, pad_id: str) -> str:
         return text
 
 
-async def test_serve_starts_a_private_valkey_on_a_unix_socket(tmp_path, servers):
+async def test_serve_starts_a_private_valkey_on_a_unix_socket(tmp_path, serve):
     data = tmp_path / "data"
-    server = Server(data)
-    servers.append(server)
-    server.wait_ready()
+    server = serve()
     await write_and_confirm(server.ws_url, "embedded", "hello")
 
     run_dir = data / "run"
@@ -146,39 +153,29 @@ def _tcp_sockets_of(pid: int) -> list[str]:
     return listening
 
 
-async def test_a_data_directory_in_use_is_refused(tmp_path, servers):
-    data = tmp_path / "data"
-    first = Server(data)
-    servers.append(first)
-    first.wait_ready()
-    second = Server(data)
-    servers.append(second)
+async def test_a_data_directory_in_use_is_refused(serve):
+    first = serve()
+    second = serve(wait=False)
     assert second.process.wait(timeout=30) == EXIT_CONFIGURATION
     assert "is in use by another summitpad" in second.output()
     await write_and_confirm(first.ws_url, "still-served", "fine")
 
 
-async def test_kill_9_loses_nothing_that_was_echoed(tmp_path, servers):
+async def test_kill_9_loses_nothing_that_was_echoed(tmp_path, serve):
     data = tmp_path / "data"
-    first = Server(data, "--appendfsync", "always")
-    servers.append(first)
-    first.wait_ready()
+    first = serve("--appendfsync", "always")
     await write_and_confirm(first.ws_url, "kill9", "echoed before the crash")
     pid = valkey_pid(data)
     first.stop(signal.SIGKILL)
     await eventually(lambda: not alive(pid), within=15)  # it follows summitpad down
 
-    second = Server(data)
-    servers.append(second)
-    second.wait_ready()
+    second = serve()
     assert await read_text(second.ws_url, "kill9") == "echoed before the crash"
 
 
-async def test_a_crashed_valkey_is_started_again(tmp_path, servers):
+async def test_a_crashed_valkey_is_started_again(tmp_path, serve):
     data = tmp_path / "data"
-    server = Server(data, "--appendfsync", "always")
-    servers.append(server)
-    server.wait_ready()
+    server = serve("--appendfsync", "always")
     await write_and_confirm(server.ws_url, "phoenix", "one ")
     old = valkey_pid(data)
     os.kill(old, signal.SIGKILL)
