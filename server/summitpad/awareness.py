@@ -162,6 +162,8 @@ class AwarenessRelay:
         self.flush()
 
     def _send(self, lane: _Lane) -> None:
+        if lane is self._slow:
+            self.states.prune()
         pending, local = lane.take()
         if pending:
             self._broadcast(encode_awareness(encode_awareness_entries(pending)))

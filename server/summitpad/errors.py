@@ -20,6 +20,7 @@ CLOSE_FORBIDDEN = 4403  # the connection may not do this (read-only, origin)
 CLOSE_SLOW_CONSUMER = 4508  # the client did not read fast enough; its send queue overflowed
 CLOSE_UPDATE_REJECTED = 4422  # a well-framed update that does not apply to a document
 CLOSE_RATE_LIMITED = 4529  # a flood of messages
+CLOSE_RESYNC = 4509  # an update that depends on edits the server lacks: reconnect and resync
 
 
 class SummitpadError(Exception):
@@ -61,6 +62,14 @@ class UpdateRejected(SummitpadError):
     status = 422
     close_code = CLOSE_UPDATE_REJECTED
     title = "Update rejected"
+
+
+class NeedsResync(SummitpadError):
+    """An update that depends on edits the server does not have (yet)."""
+
+    status = 409
+    close_code = CLOSE_RESYNC
+    title = "Resync needed"
 
 
 class RateLimited(SummitpadError):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from pycrdt import Doc, Text, TransactionEvent, merge_updates
@@ -29,7 +29,7 @@ from pycrdt import Doc, Text, TransactionEvent, merge_updates
 from . import protocol
 from .awareness import AwarenessRelay
 from .connection import Connection, frame
-from .errors import ProtocolError, StoreUnavailable, UpdateRejected
+from .errors import NeedsResync, ProtocolError, StoreUnavailable, UpdateRejected
 from .keys import PadKeys
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
@@ -38,6 +38,8 @@ from .update_check import check_update
 log = logging.getLogger(__name__)
 
 TEXT_NAME = "content"
+# A browser tab has one awareness client id; a few more leave room for reloads and tools.
+MAX_AWARENESS_IDS = 8
 _RETRY_FIRST, _RETRY_MAX = 0.05, 2.0
 _EMPTY_ID = "0-0"
 
@@ -71,6 +73,9 @@ class LivePad:
         self._idle.set()
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
         self._compacting = False
+        self._log_length = 0  # entries in the stored log, as of our last append
+        self._folded_upto: str | None = None  # the last log id known to be in the snapshot
+        self._tasks: set[asyncio.Task[None]] = set()
         self._tainted = False  # a rejected update may have left part of itself in the doc
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -93,6 +98,8 @@ class LivePad:
         """Build the document from the snapshot and the log tail, then start the writer."""
         state = await self.store.read(self.keys)
         self._apply_state(state)
+        self._folded_upto = state.snapshot_upto
+        self._log_length = len(state.updates)
         self._writer = asyncio.create_task(self._run(), name=f"writer {self.pad_id}")
 
     async def close(self) -> None:
@@ -129,6 +136,11 @@ class LivePad:
                 self._enqueue(("update", conn, message.payload))
         elif isinstance(message, protocol.AwarenessMessage):
             entries = protocol.decode_awareness(message.payload)
+            claimed = conn.awareness_ids.union(e.client_id for e in entries)
+            if len(claimed) > MAX_AWARENESS_IDS:
+                raise ProtocolError(
+                    f"a connection may speak for at most {MAX_AWARENESS_IDS} awareness clients"
+                )
             conn.awareness_ids.update(e.client_id for e in entries if not e.is_removal)
             conn.awareness_ids.difference_update(e.client_id for e in entries if e.is_removal)
             self.awareness.receive(entries, local=True)
@@ -193,18 +205,23 @@ class LivePad:
             await self._write(merged)
         if self._tainted:
             await self._rebuild()
+        # From here to the next batch the document equals the log up to last_id.
         for item in batch:
             if item[0] == "join":
                 self._welcome(item[1])
             elif item[0] == "step1":
                 self._answer_step1(item[1], item[2])
+            elif item[0] == "compact":
+                self._compact_in_background()
+        if self._log_length > self._compact_after:
+            self._start_compaction()
 
     def _validate(self, conn: Connection, update: bytes) -> bytes | None:
         """Apply a client's update to the document and return what it changed: None if it
         changed nothing (a reconnecting client's step 2, say) or does not apply, in which
         case the sender is closed."""
         try:
-            check_update(update)
+            reaches = check_update(update)
         except UpdateRejected as exc:
             conn.close(exc)
             return None
@@ -222,9 +239,19 @@ class LivePad:
         finally:
             self._recording = False
         if not self._changes:
+            if reaches and self._is_pending(reaches):
+                # It depends on edits this node does not have (it lags, or the client sent
+                # something broken): Yrs holds it aside. Drop it with the document rebuilt from
+                # the store; the client reconnects and sends it again in its sync step 2.
+                conn.close(NeedsResync("the update depends on edits this server does not have"))
+                self._tainted = True
             return None
         self._fresh_step2 = None
         return self._changes[0] if len(self._changes) == 1 else merge_updates(*self._changes)
+
+    def _is_pending(self, reaches: dict[int, int]) -> bool:
+        state = protocol.decode_state_vector(self.doc.get_state())
+        return any(state.get(client, 0) < clock for client, clock in reaches.items())
 
     async def _write(self, update: bytes) -> None:
         delay = _RETRY_FIRST
@@ -241,14 +268,15 @@ class LivePad:
         if self.unsaved:
             log.info("pad %s: saved again", self.pad_id)
             self.unsaved = False
-        if appended.previous_id != self.last_id:
-            # Another node wrote between our last known entry and ours: fetch it.
-            await self._catch_up(skip=appended.entry_id)
-        if parse_id(appended.entry_id) > parse_id(self.last_id):
-            self.last_id = appended.entry_id
+        # Another node may have written between our last known entry and ours: read it first.
+        # Until that read succeeds, last_id stays before the gap (so no snapshot claims it).
+        if appended.previous_id == self.last_id or await self._catch_up(skip=appended.entry_id):
+            if parse_id(appended.entry_id) > parse_id(self.last_id):
+                self.last_id = appended.entry_id
+        else:
+            self.catch_up()
+        self._log_length = appended.log_length
         self._broadcast_update(update)
-        if appended.log_length > self._compact_after:
-            self._start_compaction()
 
     async def _rebuild(self) -> None:
         """Replace the document with the stored pad (after an update failed half-way)."""
@@ -263,6 +291,8 @@ class LivePad:
         self.last_id = _EMPTY_ID
         self._apply_state(state)
         self._tainted = False
+        # Other nodes' entries read here will not be broadcast when their messages arrive.
+        self._broadcast_update(self.doc.get_update())
         log.info("pad %s: rebuilt from the store after a rejected update", self.pad_id)
 
     async def _apply_remote(self, previous_id: str, entry_id: str, update: bytes) -> None:
@@ -280,21 +310,22 @@ class LivePad:
         self.last_id = entry_id
         self._broadcast_update(update)
 
-    async def _catch_up(self, skip: str | None = None) -> None:
+    async def _catch_up(self, skip: str | None = None) -> bool:
+        """Apply what the log holds past last_id (except entry `skip`); False if unreadable."""
         try:
             state = await self.store.read(self.keys, after=self.last_id)
         except StoreUnavailable as exc:
             log.warning("pad %s: cannot catch up now: %s", self.pad_id, exc)
-            return
+            return False
         if skip is not None:
             state = PadState(
                 state.snapshot, state.snapshot_upto, [u for u in state.updates if u[0] != skip]
             )
-        if state.snapshot is None and not state.updates:
-            return
-        before = self.doc.get_state()
-        self._apply_state(state)
-        self._broadcast_update(self.doc.get_update(before))
+        if state.snapshot is not None or state.updates:
+            before = self.doc.get_state()
+            self._apply_state(state)
+            self._broadcast_update(self.doc.get_update(before))
+        return True
 
     def _apply_state(self, state: PadState) -> None:
         if state.snapshot is not None:
@@ -359,23 +390,45 @@ class LivePad:
     # -- compaction ---------------------------------------------------------------------------
 
     def _start_compaction(self) -> None:
+        """Take the pad's compaction lease, then have the writer fold the log (between two
+        batches, where the document equals the log up to last_id)."""
         if self._compacting:
             return
         self._compacting = True
-        # The document equals the log up to last_id right now (see the module docstring).
-        task = asyncio.create_task(self._compact(self.doc.get_update(), self.last_id))
-        task.add_done_callback(lambda _: setattr(self, "_compacting", False))
+
+        async def lease_then_enqueue() -> None:
+            try:
+                if await self.store.try_lease(self.keys):
+                    self._enqueue(("compact",))
+                    return
+            except StoreUnavailable as exc:
+                log.warning("pad %s: compaction postponed: %s", self.pad_id, exc)
+            self._compacting = False
+
+        self._background(lease_then_enqueue())
+
+    def _compact_in_background(self) -> None:
+        self._background(self._compact(self.doc.get_update(), self.last_id))
 
     async def _compact(self, doc: bytes, upto: str) -> None:
         try:
-            if await self.store.try_lease(self.keys):
-                if await self.store.compact(self.keys, doc, upto):
-                    log.debug("pad %s: compacted up to %s", self.pad_id, upto)
+            if await self.store.compact(self.keys, doc, upto):
+                self._log_length = 1
+                self._folded_upto = upto
+                log.debug("pad %s: compacted up to %s", self.pad_id, upto)
         except StoreUnavailable as exc:
             log.warning("pad %s: compaction postponed: %s", self.pad_id, exc)
+        finally:
+            self._compacting = False
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def compact_now(self) -> None:
-        """Fold the log into the snapshot (before unloading the pad, say)."""
+        """Fold the log into the snapshot, if it holds anything (before unloading the pad)."""
         await self.drain()
-        if self.last_id != _EMPTY_ID:
-            await self._compact(self.doc.get_update(), self.last_id)
+        if self.last_id not in (_EMPTY_ID, self._folded_upto):
+            if await self.store.try_lease(self.keys):
+                await self._compact(self.doc.get_update(), self.last_id)

@@ -25,7 +25,9 @@ from .keys import PadKeys
 
 T = TypeVar("T")
 
-UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# Any error of the store holds a write back rather than drop it: a connection refused, but also
+# a replica's READONLY during a failover, OOM under maxmemory, BUSY, LOADING.
+UNAVAILABLE = (redis_errors.RedisError, OSError)
 
 _NEWER = """
 local function newer(a, b)
@@ -71,7 +73,10 @@ _COMPACT = (
     + """
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 local cur = redis.call('HGET', KEYS[1], 'upto')
-if cur and not newer(ARGV[2], cur) then return 0 end
+if cur and not newer(ARGV[2], cur) then
+  redis.call('DEL', KEYS[3])
+  return 0
+end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'upto', ARGV[2])
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2])
 redis.call('DEL', KEYS[3])
@@ -129,7 +134,7 @@ class PadStore:
         try:
             return await operation()
         except UNAVAILABLE as exc:
-            raise StoreUnavailable(f"Valkey/Redis is unreachable: {exc}") from exc
+            raise StoreUnavailable(f"Valkey/Redis cannot store this now: {exc}") from exc
 
     async def append(self, keys: PadKeys, update: bytes) -> Appended:
         """Make `update` durable in the pad log and publish it to the other nodes."""

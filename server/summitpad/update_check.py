@@ -23,16 +23,22 @@ _ORIGIN = 0x80
 _XML_ELEMENT, _XML_HOOK = 3, 5
 
 
-def check_update(update: bytes) -> None:
-    """Raise UpdateRejected unless `update` is a well-formed v1 update with shallow values."""
+def check_update(update: bytes) -> dict[int, int]:
+    """Raise UpdateRejected unless `update` is a well-formed v1 update with shallow values.
+
+    Returns, per client id, the clock its structs reach: once the update is integrated, the
+    document's state vector covers these (else part of it waits for edits it depends on)."""
     reader = Reader(update)
+    reaches: dict[int, int] = {}
     try:
         for _ in range(reader.varuint()):
             structs = reader.varuint()
-            reader.varuint()  # client
-            reader.varuint()  # clock
+            client = reader.varuint()
+            clock = reader.varuint()
             for _ in range(structs):
-                _struct(reader)
+                clock += _struct(reader)
+            if structs:
+                reaches[client] = clock
         for _ in range(reader.varuint()):
             reader.varuint()  # client
             for _ in range(reader.varuint()):
@@ -42,14 +48,15 @@ def check_update(update: bytes) -> None:
         raise UpdateRejected(f"malformed update: {exc}") from exc
     if not reader.at_end:
         raise UpdateRejected("malformed update: trailing bytes")
+    return reaches
 
 
-def _struct(reader: Reader) -> None:
+def _struct(reader: Reader) -> int:
+    """Skip one struct; return its length in clock ticks."""
     info = reader.byte()
     ref = info & 0x1F
     if ref in (0, 10):  # GC, Skip
-        reader.varuint()
-        return
+        return reader.varuint()
     if info & _ORIGIN:
         reader.varuint()
         reader.varuint()
@@ -64,16 +71,21 @@ def _struct(reader: Reader) -> None:
             reader.varuint()
         if info & _PARENT_SUB:
             reader.varstring()
-    _content(reader, ref)
+    return _content(reader, ref)
 
 
-def _content(reader: Reader, ref: int) -> None:
+def _content(reader: Reader, ref: int) -> int:
+    """Skip an item's content; return its length (strings count UTF-16 code units, as Yjs)."""
     if ref == 1:  # deleted
-        reader.varuint()
-    elif ref == 2:  # JSON: strings
-        for _ in range(reader.varuint()):
+        return reader.varuint()
+    if ref == 2:  # JSON: strings
+        count = reader.varuint()
+        for _ in range(count):
             reader.varstring()
-    elif ref in (3, 4, 5):  # binary, string, embed (JSON text)
+        return count
+    if ref == 4:  # string
+        return len(reader.varstring().encode("utf-16-le")) // 2
+    if ref in (3, 5):  # binary, embed (JSON text)
         reader.varbytes()
     elif ref == 6:  # format: key, JSON text
         reader.varstring()
@@ -82,13 +94,16 @@ def _content(reader: Reader, ref: int) -> None:
         if reader.varuint() in (_XML_ELEMENT, _XML_HOOK):
             reader.varstring()
     elif ref == 8:  # any values
-        for _ in range(reader.varuint()):
+        count = reader.varuint()
+        for _ in range(count):
             _any(reader, 1)
+        return count
     elif ref == 9:  # subdocument: guid, options
         reader.varstring()
         _any(reader, 1)
     else:
         raise ProtocolError(f"unknown content type {ref}")
+    return 1
 
 
 def _any(reader: Reader, depth: int) -> None:
