@@ -185,3 +185,21 @@ def frame_from_client(message: bytes) -> bytes:
     """A masked client frame (a zero mask keeps the payload as it is)."""
     assert len(message) < 126
     return bytes((0x82, 0x80 | len(message))) + b"\0\0\0\0" + message
+
+
+async def test_large_messages_count_against_the_rate_by_their_size(start_app, http, connect):
+    app = await start_app(messages_per_second=1.0, message_burst=100)
+    calm = await connect(app.ws_url, "heavy")
+    ws = await raw_socket(http, app, "heavy")
+    # Each message of ~200 KB costs 13 tokens: the ninth exceeds a burst of 100 messages.
+    state = b'"' + b"x" * 200_000 + b'"'
+    for clock in range(1, 21):
+        if ws.closed:
+            break
+        entry = protocol.AwarenessEntry(4242, clock, state)
+        await ws.send_bytes(protocol.encode_awareness(protocol.encode_awareness_entries([entry])))
+    async for _ in ws:
+        pass
+    assert ws.close_code == CLOSE_RATE_LIMITED
+    await calm.edit(lambda t: t.insert(0, "unaffected"))
+    await eventually(lambda: calm.saved)

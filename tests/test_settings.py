@@ -357,3 +357,9 @@ def test_cli_reports_bad_settings(
     assert message in result.output
     assert "Traceback" not in result.output
     assert captured == []  # the server never started
+
+
+@pytest.mark.parametrize("node_id", ["has space", "x" * 65, "a{b}"])
+def test_node_ids_that_would_break_fan_out_messages_are_refused(node_id: str) -> None:
+    with pytest.raises(ConfigurationError, match="node_id"):
+        Settings(node_id=node_id)

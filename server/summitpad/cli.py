@@ -16,7 +16,7 @@ from aiohttp import web
 
 from . import __version__
 from .app import create_app
-from .errors import SummitpadError
+from .errors import StoreUnavailable, SummitpadError
 from .settings import Settings, describe
 
 log = logging.getLogger("summitpad")
@@ -90,7 +90,9 @@ def serve(**options: Any) -> None:
         asyncio.run(_serve(settings))
     except SummitpadError as exc:
         click.echo(f"summitpad: {exc}", err=True)
-        sys.exit(EXIT_STORE_UNAVAILABLE if exc.close_code == 1013 else EXIT_CONFIGURATION)
+        sys.exit(
+            EXIT_STORE_UNAVAILABLE if isinstance(exc, StoreUnavailable) else EXIT_CONFIGURATION
+        )
 
 
 @main.command("settings")
@@ -113,7 +115,7 @@ async def _serve(settings: Settings) -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, shutdown_timeout=10)
+        site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         log.info("summitpad %s on %s (node %s)", __version__, settings.public_url, settings.node_id)
         stop = asyncio.Event()

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 _FIN_BINARY = 0x82
 _FIN_CLOSE = 0x88
 _ABORT_AFTER_CLOSE = 5.0
+_BYTES_PER_TOKEN = 16 * 1024
 
 
 def frame(message: bytes, opcode: int = _FIN_BINARY) -> bytes:
@@ -47,12 +48,12 @@ class TokenBucket:
         self._tokens = float(burst)
         self._stamp = time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, tokens: int = 1) -> bool:
         now = time.monotonic()
         self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._tokens >= tokens:
+            self._tokens -= tokens
             return True
         return False
 
@@ -113,8 +114,10 @@ class Connection:
     def send_message(self, message: bytes) -> None:
         self.send(frame(message))
 
-    def check_rate(self) -> None:
-        if not self._bucket.take():
+    def check_rate(self, size: int) -> None:
+        """Charge one message of `size` bytes: one token, plus one per 16 KiB, so a client
+        cannot make the server check megabytes a second within its message count."""
+        if not self._bucket.take(1 + size // _BYTES_PER_TOKEN):
             raise RateLimited("more messages than the per-connection limit allows")
 
     def close(self, error: SummitpadError) -> None:

@@ -31,11 +31,6 @@ class SummitpadError(Exception):
     title: str = "Something went wrong"
 
 
-class BadRequest(SummitpadError):
-    status = 400
-    title = "Bad request"
-
-
 class NotFound(SummitpadError):
     status = 404
     close_code = 4404
@@ -46,6 +41,14 @@ class Forbidden(SummitpadError):
     status = 403
     close_code = CLOSE_FORBIDDEN
     title = "Forbidden"
+
+
+class TextFrame(SummitpadError):
+    """The protocol is binary: a text frame is not part of it."""
+
+    status = 400
+    close_code = CLOSE_UNSUPPORTED_DATA
+    title = "Binary frames only"
 
 
 class ProtocolError(SummitpadError):

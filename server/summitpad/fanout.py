@@ -44,6 +44,7 @@ class Fanout:
         self._client = client
         self._node = node_id.encode()
         self._pads: dict[bytes, LivePad] = {}
+        self._subscribed: set[bytes] = set()  # channels the listener has subscribed to
         self._dirty = False  # the live pads changed since the listener last subscribed
         self._changed = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(_PUBLISH_QUEUE)
@@ -73,7 +74,10 @@ class Fanout:
 
     def subscribe(self, pad: LivePad) -> None:
         """Listen to a pad's channel (within a moment: the pad catches up once it does)."""
-        self._pads[pad.keys.channel.encode()] = pad
+        channel = pad.keys.channel.encode()
+        self._pads[channel] = pad
+        if channel in self._subscribed:  # reloaded before the listener left the channel
+            self._publish(pad, b"Q" + self._node)
         self._dirty = True
         self._changed.set()
 
@@ -103,6 +107,8 @@ class Fanout:
                 await pipe.execute()
             except UNAVAILABLE as exc:
                 log.debug("%d fan-out messages not published: %s", len(batch), exc)
+            except Exception:
+                log.exception("%d fan-out messages not published", len(batch))
 
     # -- the listener -------------------------------------------------------------------------
 
@@ -114,11 +120,14 @@ class Fanout:
             except UNAVAILABLE as exc:
                 if self.connected:
                     log.warning("pub/sub connection lost: %s", exc)
-                self.connected = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX)
+            except Exception:
+                log.exception("pub/sub listener failed; starting it again")
             else:
                 delay = 0.05
+                continue
+            self.connected = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
 
     async def _listen_once(self) -> None:
         while not self._pads:
@@ -127,6 +136,7 @@ class Fanout:
             self._changed.clear()
             await self._changed.wait()
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._subscribed.clear()
         try:
             self._dirty = True
             while self._pads and not self._stopping:
@@ -145,17 +155,20 @@ class Fanout:
     async def _reconcile(self, pubsub: aioredis.client.PubSub) -> None:
         """Subscribe to the pads that went live, and leave those that were unloaded."""
         self._dirty = False
-        subscribed = set(pubsub.channels)
-        missing = [channel for channel in self._pads if channel not in subscribed]
-        stale = [channel for channel in subscribed if channel not in self._pads]
+        # Our own record, not pubsub.channels: redis-py keeps an unsubscribed channel there
+        # until the server confirms, and a pad reloaded meanwhile would never be subscribed.
+        missing = [channel for channel in self._pads if channel not in self._subscribed]
+        stale = [channel for channel in self._subscribed if channel not in self._pads]
         if missing:
             await pubsub.subscribe(*missing)
+            self._subscribed.update(missing)
             for channel in missing:
                 pad = self._pads.get(channel)
                 if pad is not None:
                     pad.catch_up()  # whatever was published before we listened
                     self._publish(pad, b"Q" + self._node)
         if stale:
+            self._subscribed.difference_update(stale)
             await pubsub.unsubscribe(*stale)
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:

@@ -13,6 +13,8 @@ from .store import PadStore
 
 log = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT = 10.0
+
 
 class PadRegistry:
     def __init__(
@@ -102,4 +104,10 @@ class PadRegistry:
         self._live.clear()
         for pad in pads:
             self._fanout.unsubscribe(pad)
-        await asyncio.gather(*(pad.close() for pad in pads), return_exceptions=True)
+        closing = asyncio.gather(*(pad.close() for pad in pads), return_exceptions=True)
+        try:
+            await asyncio.wait_for(closing, CLOSE_TIMEOUT)
+        except TimeoutError:
+            # Valkey is away: what is still unwritten was never echoed, so its senders still
+            # have it and send it again when they reconnect.
+            log.error("%d pads could not write everything before shutdown", len(pads))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .errors import ConfigurationError
 ENV_PREFIX = "SUMMITPAD_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 APPENDFSYNC = ("always", "everysec", "no")
+_NODE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 def _default_data_dir() -> str:
@@ -74,7 +76,9 @@ class Settings:
     )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
     node_id: str = _setting(
-        "", "Name of this process among the nodes sharing one Valkey. Empty: random."
+        "",
+        "Name of this process among the nodes sharing one Valkey; each node needs its own "
+        "(a node ignores messages that carry its name). Empty: random.",
     )
 
     def __post_init__(self) -> None:
@@ -99,6 +103,8 @@ class Settings:
             object.__setattr__(self, "data_dir", _default_data_dir())
         if not self.node_id:
             object.__setattr__(self, "node_id", secrets.token_hex(4))
+        if not _NODE_ID.fullmatch(self.node_id):
+            raise ConfigurationError("node_id must be 1-64 of A-Z a-z 0-9 _ . -")
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

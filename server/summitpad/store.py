@@ -93,11 +93,6 @@ def parse_id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def next_id(entry_id: str) -> str:
-    ms, seq = parse_id(entry_id)
-    return f"{ms}-{seq + 1}"
-
-
 @dataclass(frozen=True, slots=True)
 class Appended:
     previous_id: str

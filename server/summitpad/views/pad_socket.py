@@ -10,13 +10,7 @@ from aiohttp import WSMsgType, web
 from .. import protocol
 from ..app_keys import REGISTRY, SETTINGS, SHUTTING_DOWN
 from ..connection import Connection
-from ..errors import (
-    CLOSE_MESSAGE_TOO_BIG,
-    CLOSE_UNSUPPORTED_DATA,
-    Forbidden,
-    StoreUnavailable,
-    SummitpadError,
-)
+from ..errors import CLOSE_MESSAGE_TOO_BIG, Forbidden, ShuttingDown, SummitpadError, TextFrame
 from ..keys import check_pad_id
 
 log = logging.getLogger(__name__)
@@ -42,7 +36,7 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request, settings.public_url):
         raise Forbidden(f"websocket from origin {request.headers['Origin']!r} refused")
     if request.app[SHUTTING_DOWN].is_set():
-        raise StoreUnavailable("shutting down")
+        raise ShuttingDown("shutting down: connect again, to another node if there is one")
     ws = web.WebSocketResponse(
         protocols=_offered_protocols(request),
         max_msg_size=settings.max_message_size,
@@ -54,9 +48,13 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
     registry = request.app[REGISTRY]
     try:
         pad = await registry.acquire(pad_id)
-    except SummitpadError as exc:
-        log.warning("refusing %s: %s", peer, exc)
-        await ws.close(code=exc.close_code, message=str(exc).encode()[:120])
+    except Exception as exc:
+        error = exc if isinstance(exc, SummitpadError) else SummitpadError("cannot load the pad")
+        if error is exc:
+            log.warning("refusing %s: %s", peer, exc)
+        else:
+            log.exception("refusing %s: loading the pad failed", peer)
+        await ws.close(code=error.close_code, message=str(error).encode()[:120])
         return ws
     conn = Connection(
         ws,
@@ -71,17 +69,19 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
         async for msg in ws:
             if conn.closed:
                 break
-            if msg.type is WSMsgType.BINARY:
-                try:
-                    conn.check_rate()
+            try:
+                if msg.type is WSMsgType.BINARY:
+                    conn.check_rate(len(msg.data))
                     pad.receive(conn, protocol.decode_message(msg.data))
-                except SummitpadError as exc:
-                    conn.close(exc)
-            elif msg.type is WSMsgType.TEXT:
-                log.info("closing %s: sent a text frame", peer)
-                await ws.close(code=CLOSE_UNSUPPORTED_DATA, message=b"binary frames only")
-            elif msg.type is WSMsgType.ERROR:
-                log.info("closing %s: %s", peer, ws.exception())
+                elif msg.type is WSMsgType.TEXT:
+                    raise TextFrame("binary frames only")
+                elif msg.type is WSMsgType.ERROR:
+                    log.info("closing %s: %s", peer, ws.exception())
+            except SummitpadError as exc:
+                conn.close(exc)
+            except Exception:
+                log.exception("closing %s: failed on a message", peer)
+                conn.close(SummitpadError("internal error"))
     finally:
         conn.closed = True
         pad.leave(conn)
