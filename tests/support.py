@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from aiohttp.test_utils import TestServer
 from summitpad.embedded_valkey import find_valkey_server
 
@@ -70,19 +71,17 @@ class ValkeyProcess:
             ],
             stdout=subprocess.DEVNULL,
         )
+        probe = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.socket.exists():
-                probe = subprocess.run(
-                    [str(Path(find_valkey_server()).with_name("valkey-cli"))
-                     if Path(find_valkey_server()).with_name("valkey-cli").exists()
-                     else "valkey-cli", "-s", str(self.socket), "ping"],
-                    capture_output=True,
-                    check=False,
-                )
-                if probe.stdout.strip() == b"PONG":
-                    return
-            time.sleep(0.05)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if probe.ping():
+                        return
+                except (redis.RedisError, OSError):
+                    time.sleep(0.05)
+        finally:
+            probe.close()
         raise RuntimeError("valkey did not start")
 
     def kill(self) -> None:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from pycrdt import Doc, Text, TransactionEvent, merge_updates
 
 from . import protocol
 from .awareness import AwarenessRelay
+from .compaction import Compaction
 from .connection import Connection, frame
 from .errors import NeedsResync, ProtocolError, StoreUnavailable, UpdateRejected
 from .keys import PadKeys
@@ -65,17 +66,15 @@ class LivePad:
         self.last_id = _EMPTY_ID
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
-        self._compact_after = compact_after
         self._inbox: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
         self._out: list[bytes] = []  # framed messages for every connection, sent per loop turn
         self._idle = asyncio.Event()  # set while the writer holds nothing unwritten
         self._idle.set()
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
-        self._compacting = False
-        self._log_length = 0  # entries in the stored log, as of our last append
-        self._folded_upto: str | None = None  # the last log id known to be in the snapshot
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.compaction = Compaction(
+            store, keys, after=compact_after, ask_writer=lambda: self._enqueue(("compact",))
+        )
         self._tainted = False  # a rejected update may have left part of itself in the doc
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -85,7 +84,7 @@ class LivePad:
 
     def _new_doc(self) -> None:
         self.doc: Doc[Any] = Doc()
-        self.text = self.doc.get(TEXT_NAME, type=Text)
+        self.doc.get(TEXT_NAME, type=Text)
         self.doc.observe(self._record)
 
     def _record(self, event: TransactionEvent) -> None:
@@ -98,8 +97,8 @@ class LivePad:
         """Build the document from the snapshot and the log tail, then start the writer."""
         state = await self.store.read(self.keys)
         self._apply_state(state)
-        self._folded_upto = state.snapshot_upto
-        self._log_length = len(state.updates)
+        self.compaction.folded_upto = state.snapshot_upto
+        self.compaction.log_length = len(state.updates)
         self._writer = asyncio.create_task(self._run(), name=f"writer {self.pad_id}")
 
     async def close(self) -> None:
@@ -212,9 +211,8 @@ class LivePad:
             elif item[0] == "step1":
                 self._answer_step1(item[1], item[2])
             elif item[0] == "compact":
-                self._compact_in_background()
-        if self._log_length > self._compact_after:
-            self._start_compaction()
+                self.compaction.fold(self.doc.get_update(), self.last_id)
+        self.compaction.maybe_start()
 
     def _validate(self, conn: Connection, update: bytes) -> bytes | None:
         """Apply a client's update to the document and return what it changed: None if it
@@ -275,7 +273,7 @@ class LivePad:
                 self.last_id = appended.entry_id
         else:
             self.catch_up()
-        self._log_length = appended.log_length
+        self.compaction.log_length = appended.log_length
         self._broadcast_update(update)
 
     async def _rebuild(self) -> None:
@@ -389,46 +387,8 @@ class LivePad:
 
     # -- compaction ---------------------------------------------------------------------------
 
-    def _start_compaction(self) -> None:
-        """Take the pad's compaction lease, then have the writer fold the log (between two
-        batches, where the document equals the log up to last_id)."""
-        if self._compacting:
-            return
-        self._compacting = True
-
-        async def lease_then_enqueue() -> None:
-            try:
-                if await self.store.try_lease(self.keys):
-                    self._enqueue(("compact",))
-                    return
-            except StoreUnavailable as exc:
-                log.warning("pad %s: compaction postponed: %s", self.pad_id, exc)
-            self._compacting = False
-
-        self._background(lease_then_enqueue())
-
-    def _compact_in_background(self) -> None:
-        self._background(self._compact(self.doc.get_update(), self.last_id))
-
-    async def _compact(self, doc: bytes, upto: str) -> None:
-        try:
-            if await self.store.compact(self.keys, doc, upto):
-                self._log_length = 1
-                self._folded_upto = upto
-                log.debug("pad %s: compacted up to %s", self.pad_id, upto)
-        except StoreUnavailable as exc:
-            log.warning("pad %s: compaction postponed: %s", self.pad_id, exc)
-        finally:
-            self._compacting = False
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def compact_now(self) -> None:
         """Fold the log into the snapshot, if it holds anything (before unloading the pad)."""
         await self.drain()
-        if self.last_id not in (_EMPTY_ID, self._folded_upto):
-            if await self.store.try_lease(self.keys):
-                await self._compact(self.doc.get_update(), self.last_id)
+        if self.last_id != _EMPTY_ID:
+            await self.compaction.fold_now(self.doc.get_update(), self.last_id)
