@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from summitpad.app import create_app
 from summitpad.client import PadClient
+from summitpad.clock import Clock
 from summitpad.settings import Settings
 
 from .support import RunningApp, ValkeyProcess, free_port
@@ -56,9 +57,11 @@ async def start_app(
     """Start the real app in this process on a loopback port; any number per test."""
     servers: list[TestServer] = []
 
-    async def start(**overrides: Any) -> RunningApp:
+    async def start(*, clock: Clock | None = None, **overrides: Any) -> RunningApp:
+        """`clock`: a SetClock the test moves, for everything that depends on the time."""
         settings = make_settings(**overrides)
-        server = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
+        app = create_app(settings, clock=clock)
+        server = TestServer(app, host="127.0.0.1", port=free_port())
         await server.start_server()
         servers.append(server)
         return RunningApp(server)

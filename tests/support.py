@@ -101,6 +101,11 @@ class RunningApp:
         self.server = server
 
     @property
+    def app(self) -> Any:
+        """The aiohttp application, for its state (app[SUMMITS], app[CLOCK], ...)."""
+        return self.server.app
+
+    @property
     def http_url(self) -> str:
         return str(self.server.make_url("")).rstrip("/")
 

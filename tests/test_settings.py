@@ -35,6 +35,7 @@ ENV_SAMPLES: dict[str, tuple[str, Any]] = {
     "compact_after": ("7", 7),
     "pad_unload_delay": ("0.25", 0.25),
     "keepalive_interval": ("3", 3.0),
+    "grace_period": ("60", 60.0),
     "log_level": ("debug", "debug"),
     "node_id": ("node-a", "node-a"),
 }

@@ -6,44 +6,72 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
 from . import protocol
-from .app_keys import REGISTRY, SETTINGS, SHUTTING_DOWN, STORE
+from .app_keys import (
+    CLOCK,
+    PRESENCE,
+    REGISTRY,
+    RULES,
+    SETTINGS,
+    SHUTTING_DOWN,
+    STORE,
+    SUMMITS,
+)
+from .clock import Clock, SystemClock
 from .connection import frame
 from .embedded_valkey import EmbeddedValkey
 from .errors import ShuttingDown, StoreUnavailable
 from .fanout import Fanout
 from .keys import PAD_ID_PATTERN
+from .live_pad import LivePad
+from .pad_rules import PadRules
+from .pad_upkeep import keep_pads_in_step, save_text
 from .pads import PadRegistry
-from .rendering import STATIC_DIR, TEMPLATES, create_environment, error_pages
+from .presence import Presence
+from .rendering import PAGE_CONTEXT, STATIC_DIR, TEMPLATES, create_environment, error_pages
 from .settings import Settings
 from .store import PadStore, connect
-from .views import pad_socket, pages
+from .summit_store import SummitStore
+from .views import account, organize, pad_socket, pages, sessions, summits, unconference
+from .web_security import security_middleware, setup_security, template_context
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_TIMEOUT = 10.0
 
 
-def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_pages], client_max_size=settings.max_message_size)
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The application; `clock` is for tests that set the time (the system clock otherwise)."""
+    app = web.Application(
+        middlewares=[security_middleware, error_pages], client_max_size=settings.max_message_size
+    )
     app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
     app[SHUTTING_DOWN] = asyncio.Event()
     app[TEMPLATES] = create_environment()
+    app[PAGE_CONTEXT] = template_context
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_live_pads)
     app.cleanup_ctx.append(_keepalive)
+    app.cleanup_ctx.append(_upkeep)
     app.on_shutdown.append(_close_connections)
 
     pad = f"{{pad_id:{PAD_ID_PATTERN}}}"
-    app.router.add_get("/", pages.index, name="index")
+    app.router.add_get("/", summits.index, name="index")
+    account.add_routes(app.router)
     app.router.add_get("/p", pages.open_pad, name="open_pad")
     app.router.add_get(f"/p/{pad}", pages.pad_page, name="pad")
     app.router.add_get("/p/{pad_id:[^/]+}", pages.pad_page)  # invalid ids: a clear 404 page
     app.router.add_get("/ws/{pad_id:[^/]+}", pad_socket.pad_socket, name="pad_socket")
     app.router.add_static("/static", STATIC_DIR, name="static")
+    organize.add_routes(app.router)
+    summits.add_routes(app.router)
+    unconference.add_routes(app.router)
+    sessions.add_routes(app.router)  # last: /<summit>/<session> matches what the others do not
     return app
 
 
@@ -63,6 +91,12 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         except StoreUnavailable as exc:
             raise StoreUnavailable(f"cannot reach Valkey/Redis at {url}: {exc.__cause__}") from exc
         app[STORE] = store
+        await setup_security(app, client, settings.key_prefix)
+        app[SUMMITS] = SummitStore(client, settings.key_prefix)
+        app[RULES] = PadRules(
+            app[SUMMITS], app[CLOCK], timedelta(seconds=settings.grace_period)
+        )
+        app[PRESENCE] = Presence(client, settings.key_prefix, settings.node_id)
         yield
     finally:
         await client.aclose()
@@ -75,12 +109,19 @@ async def _live_pads(app: web.Application) -> AsyncIterator[None]:
     store = app[STORE]
     fanout = Fanout(store.client, settings.node_id)
     await fanout.start()
+    summit_store = app[SUMMITS]
+
+    async def text_sink(pad: LivePad) -> None:
+        await save_text(summit_store, pad)
+
     app[REGISTRY] = PadRegistry(
         store,
         fanout,
         key_prefix=settings.key_prefix,
         compact_after=settings.compact_after,
         unload_delay=settings.pad_unload_delay,
+        rules=app[RULES],
+        text_sink=text_sink,
     )
     yield
     await app[REGISTRY].close()
@@ -106,6 +147,27 @@ async def _keepalive(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _upkeep(app: web.Application) -> AsyncIterator[None]:
+    """Pads follow their summit (read-only, search text); this node reports who is here."""
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            keep_pads_in_step(app[REGISTRY], app[RULES], app[SUMMITS], stop), name="pad upkeep"
+        ),
+        asyncio.create_task(app[PRESENCE].run(app[REGISTRY], stop), name="presence"),
+    ]
+    yield
+    stop.set()  # Python 3.11 can lose a cancellation inside redis-py: the loops check this too
+    for task in tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(tasks, timeout=5.0)
+    if pending:
+        log.error("upkeep tasks did not stop: %s", pending)
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(2):
+            await app[PRESENCE].withdraw()
 
 
 async def _close_connections(app: web.Application) -> None:

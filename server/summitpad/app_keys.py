@@ -6,11 +6,19 @@ import asyncio
 
 from aiohttp import web
 
+from .clock import Clock
+from .pad_rules import PadRules
 from .pads import PadRegistry
+from .presence import Presence
 from .settings import Settings
 from .store import PadStore
+from .summit_store import SummitStore
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", PadStore)
 REGISTRY = web.AppKey("registry", PadRegistry)
 SHUTTING_DOWN = web.AppKey("shutting_down", asyncio.Event)
+CLOCK = web.AppKey("clock", Clock)
+SUMMITS = web.AppKey("summits", SummitStore)
+RULES = web.AppKey("rules", PadRules)
+PRESENCE = web.AppKey("presence", Presence)

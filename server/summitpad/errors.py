@@ -101,3 +101,39 @@ class ShuttingDown(SummitpadError):
     status = 503
     close_code = CLOSE_GOING_AWAY
     title = "Server shutting down"
+
+
+class InvalidInput(SummitpadError):
+    """A form, file or request body that cannot be used as it is; nothing was changed.
+
+    `problems` names each bad record and field, one line each, for the page or the CLI.
+    """
+
+    status = 400
+    close_code = CLOSE_BAD_MESSAGE
+    title = "Invalid input"
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return super().__str__()
+        return super().__str__() + "\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class Conflict(SummitpadError):
+    """The change collides with what is stored (a slug in use, a room already taken)."""
+
+    status = 409
+    close_code = CLOSE_BAD_MESSAGE
+    title = "Conflict"
+
+
+class Unauthorized(SummitpadError):
+    """Logging in would allow this; the page offers the login form."""
+
+    status = 401
+    close_code = 4401
+    title = "Log in first"

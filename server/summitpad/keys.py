@@ -70,3 +70,74 @@ def parse_pad_key(key: str) -> tuple[str, str, str]:
     if not match or match["kind"] not in PAD_KEY_KINDS:
         raise ValueError(f"not a summitpad pad key: {key!r}")
     return match["prefix"], match["pad_id"], match["kind"]
+
+
+@dataclass(frozen=True, slots=True)
+class SummitKeys:
+    """The keys of one summit under one prefix; they share the hash tag `{summit:<slug>}`, so
+    a schedule change is one transaction on a Redis Cluster too."""
+
+    prefix: str
+    slug: str
+
+    def _key(self, kind: str) -> str:
+        return f"{self.prefix}:{{summit:{self.slug}}}:{kind}"
+
+    @property
+    def meta(self) -> str:
+        """JSON of the summit: name, dates, time zone, pad template, tracks, rooms."""
+        return self._key("meta")
+
+    @property
+    def sessions(self) -> str:
+        """Hash: session id -> JSON of the session."""
+        return self._key("sessions")
+
+    @property
+    def version(self) -> str:
+        """Counter, incremented by every change to the summit or its sessions."""
+        return self._key("version")
+
+    @property
+    def text(self) -> str:
+        """Hash: session id -> the plain text of its pad, for search."""
+        return self._key("text")
+
+
+def summit_index_key(prefix: str) -> str:
+    """Set of the slugs of every summit."""
+    return f"{prefix}:summits"
+
+
+def secret_key(prefix: str) -> str:
+    """The random key that signs cookies, shared by every node."""
+    return f"{prefix}:secret"
+
+
+def user_key(prefix: str, login: str) -> str:
+    """Hash of one organizer or moderator account."""
+    return f"{prefix}:user:{login}"
+
+
+def user_index_key(prefix: str) -> str:
+    return f"{prefix}:users"
+
+
+def login_key(prefix: str, token_digest: str) -> str:
+    """A logged-in browser's session: the login it belongs to, with an expiry."""
+    return f"{prefix}:login:{token_digest}"
+
+
+def api_token_key(prefix: str, token_digest: str) -> str:
+    """An API token (by its SHA-256): the login it acts as."""
+    return f"{prefix}:apitoken:{token_digest}"
+
+
+def presence_key(prefix: str, node_id: str) -> str:
+    """Hash of one node: pad id -> connections it has to that pad. Expires with the node."""
+    return f"{prefix}:presence:{node_id}"
+
+
+def nodes_key(prefix: str) -> str:
+    """Sorted set of node ids, scored by the time each last reported its presence."""
+    return f"{prefix}:nodes"

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 TEXT_NAME = "content"
 # A browser tab has one awareness client id; a few more leave room for reloads and tools.
 MAX_AWARENESS_IDS = 8
+# Reasons sent with the auth message when a pad turns read-only, and when it is reopened.
+READ_ONLY = "read-only"
+READ_WRITE = "read-write"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 2.0
 _EMPTY_ID = "0-0"
 
@@ -76,6 +79,8 @@ class LivePad:
             store, keys, after=compact_after, ask_writer=lambda: self._enqueue(("compact",))
         )
         self._tainted = False  # a rejected update may have left part of itself in the doc
+        self.read_only = False  # the pad takes no edits from clients (a locked session)
+        self.text_changed = False  # edited since its text was last handed out for search
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -93,9 +98,15 @@ class LivePad:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    async def load(self) -> None:
-        """Build the document from the snapshot and the log tail, then start the writer."""
+    async def load(self, template: bytes | None = None) -> None:
+        """Build the document from the snapshot and the log tail, then start the writer.
+        A pad never written before starts with `template`, if there is one."""
         state = await self.store.read(self.keys)
+        if template is not None and state.snapshot is None and not state.updates:
+            if await self.store.seed(self.keys, template):
+                log.info("pad %s: started from the template", self.pad_id)
+                self.text_changed = True
+            state = await self.store.read(self.keys)
         self._apply_state(state)
         self.compaction.folded_upto = state.snapshot_upto
         self.compaction.log_length = len(state.updates)
@@ -131,7 +142,7 @@ class LivePad:
         if isinstance(message, SyncMessage):
             if message.kind is SyncType.STEP1:
                 self._enqueue(("step1", conn, message.payload))
-            elif not conn.read_only:
+            elif not (conn.read_only or self.read_only):
                 self._enqueue(("update", conn, message.payload))
         elif isinstance(message, protocol.AwarenessMessage):
             entries = protocol.decode_awareness(message.payload)
@@ -195,7 +206,7 @@ class LivePad:
                 await self._apply_remote(*item[1:])
             elif kind == "catch_up":
                 await self._catch_up()
-            elif kind == "update":
+            elif kind == "update" and not self.read_only:
                 effective = self._validate(item[1], item[2])
                 if effective is not None:
                     updates.append(effective)
@@ -274,6 +285,7 @@ class LivePad:
         else:
             self.catch_up()
         self.compaction.log_length = appended.log_length
+        self.text_changed = True
         self._broadcast_update(update)
 
     async def _rebuild(self) -> None:
@@ -306,6 +318,7 @@ class LivePad:
             return
         self._fresh_step2 = None
         self.last_id = entry_id
+        self.text_changed = True
         self._broadcast_update(update)
 
     async def _catch_up(self, skip: str | None = None) -> bool:
@@ -322,6 +335,7 @@ class LivePad:
         if state.snapshot is not None or state.updates:
             before = self.doc.get_state()
             self._apply_state(state)
+            self.text_changed = True
             self._broadcast_update(self.doc.get_update(before))
         return True
 
@@ -337,6 +351,23 @@ class LivePad:
         if last is not None and parse_id(last) > parse_id(self.last_id):
             self.last_id = last
         self._fresh_step2 = None
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Lock or reopen the pad for every connection; each client is told at once."""
+        if read_only == self.read_only:
+            return
+        self.read_only = read_only
+        message = (
+            protocol.encode_auth_denied(READ_ONLY)
+            if read_only
+            else protocol.encode_auth_granted(READ_WRITE)
+        )
+        self._broadcast(message)
+        log.info("pad %s: %s", self.pad_id, "read-only" if read_only else "writable again")
+
+    def text(self) -> str:
+        """The pad's plain text (for search and the board)."""
+        return str(self.doc.get(TEXT_NAME, type=Text))
 
     # -- output -------------------------------------------------------------------------------
 
@@ -361,6 +392,8 @@ class LivePad:
         if conn.closed:
             return
         self.connections.add(conn)
+        if self.read_only:
+            conn.send_message(protocol.encode_auth_denied(READ_ONLY))
         conn.send_message(protocol.encode_step1(self.doc.get_state()))
         self._send_awareness_snapshot(conn)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from .fanout import Fanout
 from .keys import pad_keys
 from .live_pad import LivePad
+from .pad_rules import BARE_PAD, PadRules
 from .store import PadStore
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,16 @@ class PadRegistry:
         key_prefix: str,
         compact_after: int,
         unload_delay: float,
+        rules: PadRules | None = None,
+        text_sink: Callable[[LivePad], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._fanout = fanout
         self._prefix = key_prefix
         self._compact_after = compact_after
         self._unload_delay = unload_delay
+        self._rules = rules
+        self._text_sink = text_sink
         self._live: dict[str, LivePad] = {}
         self._loading: dict[str, asyncio.Task[LivePad]] = {}
         self._unloads: dict[str, asyncio.TimerHandle] = {}
@@ -77,7 +82,11 @@ class PadRegistry:
         # the log when it does.
         self._fanout.subscribe(pad)
         try:
-            await pad.load()
+            terms = BARE_PAD
+            if self._rules is not None:
+                terms = await self._rules.terms(pad_id, with_template=True)
+            pad.read_only = terms.read_only
+            await pad.load(terms.template)
         except BaseException:
             self._fanout.unsubscribe(pad)
             raise
@@ -92,6 +101,9 @@ class PadRegistry:
         del self._live[pad.pad_id]
         self._fanout.unsubscribe(pad)
         await pad.compact_now()
+        if pad.text_changed and self._text_sink is not None:
+            pad.text_changed = False
+            await self._text_sink(pad)
         await pad.close()
         log.debug("pad %s: unloaded", pad.pad_id)
 

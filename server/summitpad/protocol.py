@@ -221,8 +221,18 @@ def encode_query_awareness() -> bytes:
     return bytes((MessageType.QUERY_AWARENESS,))
 
 
+AUTH_DENIED = 0
+# summitpad's own auth subtype: "you may write (again)". The stock y-protocols client reads only
+# subtype 0 and ignores any other, so this is safe to send to every client.
+AUTH_GRANTED = 1
+
+
 def encode_auth_denied(reason: str) -> bytes:
-    return bytes((MessageType.AUTH, 0)) + write_varbytes(reason.encode())
+    return bytes((MessageType.AUTH, AUTH_DENIED)) + write_varbytes(reason.encode())
+
+
+def encode_auth_granted(scope: str) -> bytes:
+    return bytes((MessageType.AUTH, AUTH_GRANTED)) + write_varbytes(scope.encode())
 
 
 # An awareness message with no entries: harmless to every client, and it counts as traffic for

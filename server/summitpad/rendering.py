@@ -5,19 +5,26 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
 
-from .errors import SummitpadError
+from . import urls
+from .errors import InvalidInput, SummitpadError
+from .schedule import Summit
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+# What every page's template gets besides its own context: the user, the CSRF token, ...
+PageContext = Callable[[web.Request], dict[str, Any]]
+PAGE_CONTEXT: web.AppKey[PageContext] = web.AppKey("page_context")
 
 
 def create_environment() -> jinja2.Environment:
@@ -37,12 +44,41 @@ def create_environment() -> jinja2.Environment:
         return f"/static/{name}?v={hashes[name]}"
 
     env.globals["static_url"] = static_url
+    env.globals["urls"] = urls
+    env.filters["hm"] = _hm
+    env.filters["weekday"] = _weekday
+    env.filters["ago"] = _ago
     return env
+
+
+def _hm(at: datetime | None, summit: Summit) -> str:
+    """A time as the summit's clocks show it: 09:30."""
+    return summit.local(at).strftime("%H:%M") if at else ""
+
+
+def _weekday(day: date) -> str:
+    return day.strftime("%a %d %b")
+
+
+def _ago(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return ""
+    seconds = int((now - at).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
 
 
 def render(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:
+    provider = request.app.get(PAGE_CONTEXT)
+    if provider is not None:
+        context = {**provider(request), **context}
     html = request.app[TEMPLATES].get_template(template).render(**context)
     return web.Response(text=html, content_type="text/html", status=status)
 
@@ -57,6 +93,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except SummitpadError as exc:
         log.info("%s %s: %s %s", request.method, request.path, exc.status, exc)
+        if isinstance(exc, InvalidInput):
+            return _error_page(request, exc.status, exc.title, exc.args[0], exc.problems)
         return _error_page(request, exc.status, exc.title, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -67,9 +105,17 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return _error_page(request, 500, "Something went wrong", "The error has been logged.")
 
 
-def _error_page(request: web.Request, status: int, title: str, detail: str) -> web.Response:
+def _error_page(
+    request: web.Request, status: int, title: str, detail: str, problems: list[str] | None = None
+) -> web.Response:
     if "application/json" in request.headers.get("Accept", ""):
-        return web.json_response({"error": {"status": status, "title": title, "detail": detail}},
-                                 status=status)
-    context = {"status": status, "title": title, "detail": detail}
+        error = {"status": status, "title": title, "detail": detail, "problems": problems or []}
+        return web.json_response({"error": error}, status=status)
+    context = {
+        "status": status,
+        "title": title,
+        "detail": detail,
+        "problems": problems or [],
+        "login_url": "/login?" + urlencode({"next": request.path_qs}),
+    }
     return render(request, "error.html", context, status=status)

@@ -74,6 +74,9 @@ class Settings:
     keepalive_interval: float = _setting(
         10.0, "Seconds of silence after which a connection is sent a keepalive message."
     )
+    grace_period: float = _setting(
+        900.0, "Seconds after a session's end during which its pad stays writable."
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
     node_id: str = _setting(
         "",

@@ -84,6 +84,15 @@ return 1
 """
 )
 
+# KEYS: snap, log. ARGV: update, channel, node id. Writes the first entry of a pad that has never
+# been written (no snapshot, no log): a new pad's template, written once however many nodes try.
+_SEED = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'U0-0 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
+return 1
+"""
+
 LEASE_MS = 30_000
 
 
@@ -124,6 +133,7 @@ class PadStore:
         self._append = client.register_script(_APPEND)
         self._read = client.register_script(_READ)
         self._compact = client.register_script(_COMPACT)
+        self._seed = client.register_script(_SEED)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -138,6 +148,15 @@ class PadStore:
         )
         prev, entry_id, length = reply
         return Appended(prev.decode(), entry_id.decode(), int(length))
+
+    async def seed(self, keys: PadKeys, update: bytes) -> bool:
+        """Write `update` as the pad's first entry if nothing was ever written to it."""
+        written = await self._call(
+            lambda: self._seed(
+                keys=[keys.snap, keys.log], args=[update, keys.channel, self.node_id]
+            )
+        )
+        return bool(written)
 
     async def read(self, keys: PadKeys, after: str | None = None) -> PadState:
         """The pad as stored (after=None), or what was added after log id `after`."""

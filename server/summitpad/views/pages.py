@@ -1,4 +1,4 @@
-"""Server-rendered pages: the front page and a bare pad."""
+"""A bare pad: a pad of its own, outside any summit."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ from aiohttp import web
 
 from ..keys import check_pad_id
 from ..rendering import render
-
-
-async def index(request: web.Request) -> web.Response:
-    return render(request, "index.html", {})
 
 
 async def open_pad(request: web.Request) -> web.Response:

@@ -1,0 +1,50 @@
+"""What a pad's summit decides about it: read-only or not, and the template a new pad starts
+with. A session's pad is named `<summit slug>.<session id>`; any other pad is a bare pad,
+always writable and empty at first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .clock import Clock
+from .errors import NotFound
+from .lifecycle import is_read_only
+from .pad_template import template_update
+from .schedule import parse_session_pad_id
+from .summit_store import SummitStore
+
+
+@dataclass(frozen=True, slots=True)
+class PadTerms:
+    read_only: bool = False
+    template: bytes | None = None  # the first update of a pad never written before
+
+
+BARE_PAD = PadTerms()
+
+
+class PadRules:
+    def __init__(self, summits: SummitStore, clock: Clock, grace: timedelta) -> None:
+        self.summits = summits
+        self.clock = clock
+        self.grace = grace
+
+    async def terms(self, pad_id: str, *, with_template: bool = False) -> PadTerms:
+        """The pad's terms now; StoreUnavailable if the summit cannot be read."""
+        found = parse_session_pad_id(pad_id)
+        if found is None:
+            return BARE_PAD
+        slug, session_id = found
+        try:
+            data = await self.summits.load(slug)
+        except NotFound:
+            return BARE_PAD
+        session = data.sessions.get(session_id)
+        if session is None:
+            return BARE_PAD
+        return PadTerms(
+            read_only=is_read_only(session, self.clock.now(), self.grace),
+            template=template_update(data.summit.template, pad_id) if with_template else None,
+        )

@@ -1,0 +1,58 @@
+"""Keeping live pads in step with their summit: read-only when the schedule or a moderator
+says so, and their text handed to search a few seconds after it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .errors import StoreUnavailable
+from .live_pad import LivePad
+from .pad_rules import PadRules
+from .pads import PadRegistry
+from .schedule import parse_session_pad_id
+from .summit_store import SummitStore
+
+log = logging.getLogger(__name__)
+
+RULES_INTERVAL = 1.0  # how soon a lock, a reopen or a grace period's end reaches live pads
+TEXT_INTERVAL = 5.0  # how stale the search text of a pad being edited may be
+
+
+async def save_text(summits: SummitStore, pad: LivePad) -> None:
+    """Record a session pad's text for the summit's search; bare pads have none."""
+    found = parse_session_pad_id(pad.pad_id)
+    if found is None:
+        return
+    slug, session_id = found
+    try:
+        data = await summits.load(slug)
+    except Exception:
+        return  # not a summit (any more): a bare pad with a dotted name
+    if session_id in data.sessions:
+        await summits.save_text(slug, session_id, pad.text())
+
+
+async def keep_pads_in_step(
+    registry: PadRegistry, rules: PadRules, summits: SummitStore, stop: asyncio.Event
+) -> None:
+    """Run until `stop` is set (or cancelled)."""
+    since_text = 0.0
+    while not stop.is_set():
+        await asyncio.sleep(RULES_INTERVAL)
+        for pad in registry:
+            try:
+                terms = await rules.terms(pad.pad_id)
+            except StoreUnavailable:
+                continue  # keep what it has until the store answers
+            except Exception:
+                log.exception("pad %s: cannot work out its terms", pad.pad_id)
+                continue
+            pad.set_read_only(terms.read_only)
+        since_text += RULES_INTERVAL
+        if since_text >= TEXT_INTERVAL:
+            since_text = 0.0
+            for pad in registry:
+                if pad.text_changed:
+                    pad.text_changed = False
+                    await save_text(summits, pad)

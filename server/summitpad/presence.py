@@ -1,0 +1,104 @@
+"""Who is in which pad, across nodes, and when each pad was last edited: for the board.
+
+Each node reports how many connections it holds per pad, every few seconds, into a hash of its
+own that expires when the node stops reporting; the board adds the nodes' counts up. A pad's
+last edit time is the time of its newest log entry (Valkey stream ids are timestamps, and
+compaction always keeps the newest entry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+from .errors import StoreUnavailable
+from .keys import PadKeys, nodes_key, presence_key
+from .pads import PadRegistry
+from .store import UNAVAILABLE
+
+log = logging.getLogger(__name__)
+
+REPORT_INTERVAL = 5.0
+NODE_EXPIRY = 30  # seconds without a report after which a node's counts no longer count
+
+
+class Presence:
+    def __init__(self, client: aioredis.Redis, prefix: str, node_id: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.node_id = node_id
+
+    async def report(self, counts: dict[str, int]) -> None:
+        key = presence_key(self.prefix, self.node_id)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(key)
+        if counts:
+            pipe.hset(key, mapping=counts)  # type: ignore[arg-type]
+            pipe.expire(key, NODE_EXPIRY)
+        pipe.zadd(nodes_key(self.prefix), {self.node_id: time.time()})
+        await pipe.execute()
+
+    async def withdraw(self) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(presence_key(self.prefix, self.node_id))
+        pipe.zrem(nodes_key(self.prefix), self.node_id)
+        await pipe.execute()
+
+    async def counts(self, pad_ids: list[str]) -> dict[str, int]:
+        """Connections per pad over every node that reported lately."""
+        if not pad_ids:
+            return {}
+        try:
+            nodes = await self.client.zrangebyscore(
+                nodes_key(self.prefix), time.time() - NODE_EXPIRY, "+inf"
+            )
+            pipe = self.client.pipeline(transaction=False)
+            for node in nodes:
+                name = node.decode() if isinstance(node, bytes) else str(node)
+                pipe.hmget(presence_key(self.prefix, name), pad_ids)
+            replies = await pipe.execute()
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"cannot read who is here: {exc}") from exc
+        totals = dict.fromkeys(pad_ids, 0)
+        for reply in replies:
+            for pad_id, count in zip(pad_ids, reply, strict=True):
+                if count is not None:
+                    totals[pad_id] += int(count)
+        return totals
+
+    async def run(self, registry: PadRegistry, stop: asyncio.Event) -> None:
+        """Report this node's counts until `stop` is set (or cancelled)."""
+        while not stop.is_set():
+            counts = {pad.pad_id: len(pad.connections) for pad in registry if pad.connections}
+            try:
+                await self.report(counts)
+            except UNAVAILABLE as exc:
+                log.debug("presence not reported: %s", exc)
+            await asyncio.sleep(REPORT_INTERVAL)
+
+
+async def last_edits(
+    client: aioredis.Redis, prefix: str, pad_ids: Iterable[str]
+) -> dict[str, datetime]:
+    """The time of each pad's newest log entry; pads never written are left out."""
+    ids = list(pad_ids)
+    if not ids:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for pad_id in ids:
+        pipe.xrevrange(PadKeys(prefix, pad_id).log, count=1)
+    try:
+        replies = await pipe.execute()
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"cannot read the pads' last edits: {exc}") from exc
+    found = {}
+    for pad_id, entries in zip(ids, replies, strict=True):
+        if entries:
+            millis = int(entries[0][0].split(b"-")[0])
+            found[pad_id] = datetime.fromtimestamp(millis / 1000, UTC)
+    return found

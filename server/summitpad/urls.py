@@ -1,0 +1,70 @@
+"""Every URL of the site is built here (and the routes in app.py match these shapes)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+
+def summit(slug: str, **query: str) -> str:
+    return f"/{slug}" + (f"?{urlencode(query)}" if query else "")
+
+
+def session(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}"
+
+
+def projector(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/projector"
+
+
+def session_edit(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/edit"
+
+
+def session_lock(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/lock"
+
+
+def signage(slug: str, room_id: str) -> str:
+    return f"/{slug}/rooms/{room_id}"
+
+
+def signage_feed(slug: str, room_id: str) -> str:
+    return f"/{slug}/rooms/{room_id}/now.json"
+
+
+def search(slug: str, query: str = "") -> str:
+    return f"/{slug}/search" + (f"?q={quote(query)}" if query else "")
+
+
+def schedule_ics(slug: str) -> str:
+    return f"/{slug}/schedule.ics"
+
+
+def unconference(slug: str) -> str:
+    return f"/{slug}/unconference"
+
+
+def place_proposal(slug: str, session_id: str) -> str:
+    return f"/{slug}/unconference/{session_id}/place"
+
+
+def summit_admin(slug: str) -> str:
+    return f"/{slug}/admin"
+
+
+def schedule_upload(slug: str) -> str:
+    return f"/{slug}/admin/schedule"
+
+
+def pad(pad_id: str) -> str:
+    return f"/p/{pad_id}"
+
+
+def absolute(public_url: str, path: str) -> str:
+    return public_url.rstrip("/") + path
+
+
+def short(absolute_url: str) -> str:
+    """A URL as people type it: no scheme, no trailing slash."""
+    return absolute_url.split("://", 1)[-1].rstrip("/")
