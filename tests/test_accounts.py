@@ -22,6 +22,7 @@ from summitpad.views import account
 from summitpad.views.account import safe_next
 from summitpad.web_security import (
     ACCOUNTS,
+    PARTICIPANT_ID,
     csrf_token,
     current_user,
     require_moderator,
@@ -161,7 +162,7 @@ async def whoami(request: web.Request) -> web.Response:
     user = current_user(request)
     return web.json_response({
         "user": user.login if user else None,
-        "participant": request["participant_id"],
+        "participant": request[PARTICIPANT_ID],
         "csrf": csrf_token(request),
     })
 

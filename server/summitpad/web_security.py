@@ -2,10 +2,10 @@
 
 Every request gets, from `security_middleware`:
 
-- `request["participant_id"]`: the browser's author id, from the signed `sp_participant`
+- `request[PARTICIPANT_ID]`: the browser's author id, from the signed `sp_participant`
   cookie (a new one, set on the response, when the cookie is missing or forged). Requests
   authenticated with an API token use no cookies: their id is derived from the token.
-- `request["user"]`: the logged-in `User` (from the `sp_login` cookie, or from an
+- `request[USER]`: the logged-in `User` (from the `sp_login` cookie, or from an
   `Authorization: Bearer spt_...` header), or None.
 
 Every unsafe request (POST, PUT, PATCH, DELETE) that is not token-authenticated must carry the
@@ -52,13 +52,17 @@ _NO_LOGIN_LOOKUP_PREFIX = "/static/"  # assets need no user: spare Valkey a look
 _AUTHOR_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-_STATE = "summitpad.security"  # this module's own per-request state: a _State
+USER: web.RequestKey[User | None] = web.RequestKey("user")
+PARTICIPANT_ID = web.RequestKey("participant_id", str)
 
 
 @dataclass(slots=True)
 class _State:
     bearer: str | None  # the token of an `Authorization: Bearer` header, if there is one
     login_token: str | None = None  # the login cookie, once it has logged the request in
+
+
+_STATE = web.RequestKey("summitpad_security", _State)  # this module's own per-request state
 
 
 def _state(request: web.Request) -> _State:
@@ -131,7 +135,7 @@ def csrf_token(request: web.Request) -> str:
     """The CSRF token of this browser (participant cookie) and login."""
     login = _state(request).login_token
     digest = token_digest(login) if login else ""
-    participant = request.get("participant_id", "")
+    participant = request.get(PARTICIPANT_ID, "")
     return _mac(request.app[SECRET], f"csrf:{participant}:{digest}", 32)
 
 
@@ -143,13 +147,13 @@ async def _authenticate(request: web.Request) -> None:
         user = await accounts.user_for_api_token(bearer)
         if user is None:
             raise Unauthorized("that API token is not valid: it was revoked or mistyped")
-        request["user"] = user
+        request[USER] = user
         return
     token = request.cookies.get(LOGIN_COOKIE)
     if token and not request.path.startswith(_NO_LOGIN_LOOKUP_PREFIX):
         user = await accounts.user_for_login(token)
         if user is not None:
-            request["user"] = user
+            request[USER] = user
             state.login_token = token
 
 
@@ -180,16 +184,16 @@ async def security_middleware(
     """Participant cookie, user and CSRF for every request; put it first in the list."""
     secret = request.app[SECRET]
     bearer = _bearer_token(request)
-    request["user"] = None
+    request[USER] = None
     request[_STATE] = _State(bearer=bearer)
     new_participant = None
     if bearer is not None:  # no cookies at all: a stable id per token
-        request["participant_id"] = _mac(secret, "api:" + token_digest(bearer), 12)
+        request[PARTICIPANT_ID] = _mac(secret, "api:" + token_digest(bearer), 12)
     else:
         participant = read_participant_cookie(secret, request.cookies.get(PARTICIPANT_COOKIE))
         if participant is None:
             participant = new_participant = new_author_id()
-        request["participant_id"] = participant
+        request[PARTICIPANT_ID] = participant
 
     async def inner(req: web.Request) -> web.StreamResponse:
         return await _checked(req, handler)
@@ -246,7 +250,7 @@ def login_token(request: web.Request) -> str | None:
 
 
 def current_user(request: web.Request) -> User | None:
-    user = request.get("user")
+    user = request.get(USER)
     return user if isinstance(user, User) else None
 
 
@@ -276,5 +280,5 @@ def template_context(request: web.Request) -> dict[str, Any]:
     return {
         "user": current_user(request),
         "csrf": csrf_token(request),
-        "participant_id": request.get("participant_id", ""),
+        "participant_id": request.get(PARTICIPANT_ID, ""),
     }

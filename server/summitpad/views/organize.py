@@ -4,6 +4,7 @@ and get JSON when they ask for it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -111,8 +112,8 @@ def summit_from_form(form: Any, slug: str) -> Summit:
 async def new_summit_form(request: web.Request) -> web.Response:
     require_organizer(request)
     return render(request, "summit_form.html", {
-        "summit": None, "new": True, "values": {"template": DEFAULT_TEMPLATE,
-                                                "timezone": "UTC"},
+        "summit": None, "new": True, "report": None,
+        "values": {"template": DEFAULT_TEMPLATE, "timezone": "UTC"},
     })
 
 
@@ -164,7 +165,8 @@ async def upload_schedule(request: web.Request) -> web.StreamResponse:
     require_organizer(request)
     data = await load_summit(request)
     filename, content_type, body = await _uploaded_file(request)
-    imported = parse_schedule(data.summit, body, filename, content_type)
+    # A large file takes a while to check: off the event loop, so pads keep flowing.
+    imported = await asyncio.to_thread(parse_schedule, data.summit, body, filename, content_type)
     report = describe_changes(data, imported)
     stored = await request.app[SUMMITS].update(
         data.summit.slug, lambda current: merge_import(current, imported)
