@@ -1,5 +1,8 @@
-// Build the pad page's bundle: server/summitpad/static/pad.js (+ pad.css, pad.licenses.txt).
-// The output is committed; building twice from the same lockfile gives identical bytes.
+// Build the browser bundles, committed under server/summitpad/static/:
+//   pad.js + pad.css              the pad and session pages
+//   projector.js + projector.css  the projector view of a session and the signage of a room
+//   pad.licenses.txt              the licenses of the third-party code in all of them
+// Building twice from the same lockfile gives identical bytes.
 //   npm ci && npm run build
 
 import * as esbuild from 'esbuild'
@@ -10,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const outdir = path.resolve(here, '..', 'server', 'summitpad', 'static')
 const LICENSES = 'pad.licenses.txt'
+const ENTRIES = ['pad', 'projector']
 
 const common = {
   absWorkingDir: here,
@@ -24,26 +28,28 @@ const common = {
   write: true
 }
 
-const js = await esbuild.build({
-  ...common,
-  entryPoints: ['src/pad.js'],
-  outfile: path.join(outdir, 'pad.js'),
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2020',
-  define: { 'process.env.NODE_ENV': '"production"' },
-  banner: { js: `/* summitpad pad.js: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
-})
+const results = []
+for (const name of ENTRIES) {
+  results.push(await esbuild.build({
+    ...common,
+    entryPoints: [`src/${name}.js`],
+    outfile: path.join(outdir, `${name}.js`),
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    banner: { js: `/* summitpad ${name}.js: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
+  }))
+  results.push(await esbuild.build({
+    ...common,
+    entryPoints: [`src/${name}.css`],
+    outfile: path.join(outdir, `${name}.css`),
+    target: ['chrome90', 'firefox90', 'safari14'],
+    banner: { css: `/* summitpad ${name}.css: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
+  }))
+}
 
-const css = await esbuild.build({
-  ...common,
-  entryPoints: ['src/pad.css'],
-  outfile: path.join(outdir, 'pad.css'),
-  target: ['chrome90', 'firefox90', 'safari14'],
-  banner: { css: `/* summitpad pad.css: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
-})
-
-// ---- third-party notices: every npm package that contributed a file to either bundle ----
+// ---- third-party notices: every npm package that contributed a file to any bundle ----
 
 const packageOf = input => {
   const parts = input.split('/')
@@ -54,7 +60,7 @@ const packageOf = input => {
 }
 
 const packages = new Map()
-for (const result of [js, css]) {
+for (const result of results) {
   for (const input of Object.keys(result.metafile.inputs)) {
     const pkg = packageOf(input)
     if (pkg) packages.set(pkg.dir, pkg.name)
@@ -78,6 +84,6 @@ for (const [dir, name] of [...packages].sort((a, b) => (a[1] < b[1] ? -1 : a[1] 
 await mkdir(outdir, { recursive: true })
 await writeFile(
   path.join(outdir, LICENSES),
-  'Third-party software bundled in pad.js and pad.css\n\n' + notices.join('\n')
+  `Third-party software bundled in ${ENTRIES.flatMap(name => [`${name}.js`, `${name}.css`]).join(', ')}\n\n` + notices.join('\n')
 )
 console.log(`wrote ${LICENSES} (${notices.length} packages)`)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from summitpad.app_keys import SUMMITS
+from summitpad.clock import SetClock
+from summitpad.schedule import Room, Session, Summit, Track
 
-from ..support import ROOT
+from ..support import ROOT, RunningApp
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -104,3 +109,66 @@ async def open_page(browser: Any, page_errors: list[str]) -> AsyncIterator[OpenP
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# ---- a summit on a set clock: the projector and signage tests ------------------------------
+
+
+@dataclass(frozen=True)
+class SummitOnClock:
+    """A running app on a SetClock with a summit: one room, one track, and two back-to-back
+    sessions `a` (10:00-10:40 UTC) and `b` (10:40-11:20 UTC) in that room."""
+
+    app: RunningApp
+    clock: SetClock
+    summit: Summit
+    a: Session
+    b: Session
+
+    @property
+    def slug(self) -> str:
+        return self.summit.slug
+
+    def url(self, path: str) -> str:
+        return self.app.http_url + path
+
+    def pad_id(self, session: Session) -> str:
+        return self.summit.pad_id(session.id)
+
+    async def save(self, session: Session) -> None:
+        await self.app.app[SUMMITS].save_session(self.slug, session)
+
+
+SUMMIT_DAY = date(2030, 6, 10)
+
+
+def summit_time(hour: int, minute: int, second: int = 0) -> datetime:
+    """A time on the summit's day, in UTC."""
+    return datetime(2030, 6, 10, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.fixture
+async def summit_on_clock(start_app: Callable[..., Awaitable[RunningApp]]) -> SummitOnClock:
+    clock = SetClock(summit_time(9, 55))
+    app = await start_app(clock=clock)
+    summit = Summit(
+        slug="dsum",
+        name="Design Summit",
+        start_date=SUMMIT_DAY,
+        end_date=SUMMIT_DAY,
+        timezone="Europe/Paris",  # UTC+2 in June: 10:00 UTC shows as 12:00
+        tracks=(Track("storage", "Storage", "#0f766e"),),
+        rooms=(Room("r101", "Room 101"),),
+    )
+    a = Session(
+        id="cinder-backups", title="Cinder backups: what next", track="storage", room="r101",
+        start=summit_time(10, 0), end=summit_time(10, 40), moderator="Ada",
+    )
+    b = Session(
+        id="ha-fencing", title="HA fencing", track="storage", room="r101",
+        start=summit_time(10, 40), end=summit_time(11, 20), moderator="Grace",
+    )
+    store = app.app[SUMMITS]
+    await store.create(summit)
+    await store.update(summit.slug, lambda _: (None, ([a, b], [])))
+    return SummitOnClock(app, clock, summit, a, b)

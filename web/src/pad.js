@@ -2,8 +2,10 @@
 // pad's Y.Doc, synced with the stock y-websocket provider; remote cursors via quill-cursors.
 //
 // The page hands over its data in data- attributes of <main id="pad"> (no inline script):
-//   data-pad-id   the pad id, also the y-websocket room name
-//   data-ws-url   the y-websocket server URL (absolute ws(s)://, or a path such as "/ws")
+//   data-pad-id     the pad id, also the y-websocket room name
+//   data-ws-url     the y-websocket server URL (absolute ws(s)://, or a path such as "/ws")
+//   data-read-only  "true" when the pad takes no edits at load (the server says when it changes)
+//   data-author-id  this browser's author id (a signed cookie), the participant's id in awareness
 
 import * as Y from 'yjs'
 import { QuillBinding } from 'y-quill'
@@ -14,8 +16,10 @@ import Quill, { FORMATS } from './editor.js'
 import { SaveTracker, STATUS_TEXT } from './saving.js'
 import { markdownBindings, installShortcutFallback } from './shortcuts.js'
 import { bindPeople } from './people.js'
+import { EditGate, watchAccess } from './readonly.js'
+import { loadAuthor, resolveWsUrl, retryAfterClose } from './connection.js'
 import {
-  PALETTE, NAME_MAX, cleanName, cleanColor, readableColor, loadParticipant, saveParticipant
+  PALETTE, NAME_MAX, cleanName, cleanColor, readableColor, saveParticipant
 } from './participant.js'
 
 const TOOLBAR = [
@@ -42,37 +46,23 @@ const BUTTON_TITLES = {
   '.ql-header.ql-picker': 'Heading (type "# ", "## ", "### ")'
 }
 
-/** Enable typing at the first sync with the server, or after this long without one. */
-const ENABLE_WITHOUT_SYNC_MS = 4000
-
-/**
- * The server closes with 4400-4499 for a client that would only fail again (a malformed or
- * rejected message), and the stock client then stops reconnecting. Try again much later anyway.
- */
-const RETRY_AFTER_CLOSE_MS = 30000
-
 const $ = id => /** @type {HTMLElement} */ (document.getElementById(id))
 
-/** ws(s):// URL of the sync server from the page's data attribute (a path is allowed). */
-const resolveWsUrl = raw => {
-  const url = new URL(raw || '/ws', window.location.href)
-  if (url.protocol === 'http:') url.protocol = 'ws:'
-  else if (url.protocol === 'https:') url.protocol = 'wss:'
-  url.search = ''
-  url.hash = ''
-  return url.href.replace(/\/+$/, '')
-}
-
-function setupStatus (tracker) {
+/**
+ * The status line: the save tracker's state, or "read-only" while the pad takes no edits.
+ * Returns `refresh()`, to call when the read-only state changes.
+ */
+function setupStatus (tracker, isReadOnly) {
   const el = $('status')
   const alert = $('status-alert')
   let lastAnnounced = 'saved'
-  const show = state => {
+  const show = () => {
+    const state = isReadOnly() ? 'read-only' : tracker.state
     el.dataset.state = state
     el.textContent = STATUS_TEXT[state]
     // Screen readers hear about problems and their end, not every keystroke's "saving…".
     if (alert) {
-      const problem = state === 'not-saved' || state === 'offline'
+      const problem = state === 'not-saved' || state === 'offline' || state === 'read-only'
       if (problem && lastAnnounced !== state) {
         alert.textContent = STATUS_TEXT[state]
         lastAnnounced = state
@@ -83,11 +73,12 @@ function setupStatus (tracker) {
     }
   }
   tracker.onState = show
-  show(tracker.state)
+  show()
+  return show
 }
 
-function setupParticipant (awareness) {
-  const participant = loadParticipant()
+function setupParticipant (awareness, authorId) {
+  const participant = loadAuthor(authorId)
   const details = /** @type {HTMLDetailsElement} */ ($('me'))
   const form = /** @type {HTMLFormElement} */ ($('me-form'))
   const nameInput = /** @type {HTMLInputElement} */ ($('me-name'))
@@ -208,6 +199,29 @@ function setupParticipant (awareness) {
   return { participant, announce }
 }
 
+/**
+ * The session page's phase badge (#session-phase: "live", "ended", ...), rendered by the server:
+ * "read-only" while the pad is, what the server said once it is reopened ("open" if it said
+ * "read-only").
+ */
+function phaseShower () {
+  const el = document.getElementById('session-phase')
+  if (!el) return () => {}
+  const served = { text: el.textContent, className: el.className }
+  return readOnly => {
+    if (readOnly) {
+      el.textContent = 'read-only'
+      el.className = 'phase phase-read-only'
+    } else if (served.text === 'read-only') {
+      el.textContent = 'open'
+      el.className = 'phase phase-live'
+    } else {
+      el.textContent = served.text
+      el.className = served.className
+    }
+  }
+}
+
 /** Close an open <details> popover when the pointer goes down outside it. */
 function closeOnOutsideClick (details) {
   document.addEventListener('pointerdown', event => {
@@ -228,9 +242,16 @@ function main () {
   const awareness = provider.awareness
 
   const tracker = new SaveTracker(doc, provider, () => {})
-  setupStatus(tracker)
+  let gate = null
+  const showPhase = phaseShower()
+  const access = watchAccess(provider, root.dataset.readOnly === 'true', readOnly => {
+    gate.setReadOnly(readOnly)
+    refreshStatus()
+    showPhase(readOnly)
+  })
+  const refreshStatus = setupStatus(tracker, () => access.readOnly)
 
-  const { announce } = setupParticipant(awareness)
+  const { announce } = setupParticipant(awareness, root.dataset.authorId)
   bindPeople(awareness, { count: $('people-count'), dots: $('people-dots'), list: $('people-list') })
   closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('me')))
   closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('people')))
@@ -255,21 +276,9 @@ function main () {
   // eslint-disable-next-line no-new
   new QuillBinding(ytext, quill, awareness)
 
-  quill.disable()
-  root.classList.add('loading')
-  let enabled = false
-  const enable = () => {
-    if (enabled) return
-    enabled = true
-    root.classList.remove('loading')
-    quill.enable()
-  }
-  provider.on('sync', synced => { if (synced) enable() })
-  setTimeout(enable, ENABLE_WITHOUT_SYNC_MS)
-
-  provider.on('closed', () => {
-    setTimeout(() => provider.connect(), RETRY_AFTER_CLOSE_MS)
-  })
+  gate = new EditGate(quill, root, access.readOnly)
+  provider.on('sync', synced => { if (synced) gate.setReady() })
+  retryAfterClose(provider)
 
   // Leave the "who is here" list at once when the page goes away, and come back after a
   // restore from the back/forward cache.
@@ -288,7 +297,8 @@ function main () {
     quill,
     awareness,
     shadow: tracker.shadow,
-    status: () => tracker.text
+    status: () => $('status').textContent,
+    readOnly: () => access.readOnly
   }
 }
 

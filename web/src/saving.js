@@ -24,7 +24,8 @@ export const STATUS_TEXT = Object.freeze({
   saved: 'all changes saved',
   saving: 'saving…',
   'not-saved': 'not saved — the server cannot store changes right now',
-  offline: 'offline — changes will be saved when reconnected'
+  offline: 'offline — changes will be saved when reconnected',
+  'read-only': 'read-only — this session’s notes are closed'
 })
 
 const CHECK_DELAY_MS = 100
