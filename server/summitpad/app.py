@@ -47,7 +47,8 @@ SHUTDOWN_DRAIN_TIMEOUT = 10.0
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """The application; `clock` is for tests that set the time (the system clock otherwise)."""
     app = web.Application(
-        middlewares=[security_middleware, error_pages], client_max_size=settings.max_message_size
+        middlewares=[security_middleware, error_pages],
+        client_max_size=max(settings.max_message_size, organize.MAX_FORM),
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()

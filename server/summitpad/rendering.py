@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -105,6 +105,16 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return _error_page(request, 500, "Something went wrong", "The error has been logged.")
 
 
+def _back_to(request: web.Request) -> str:
+    """Where to return after logging in: this page, or for a refused form the page it was on."""
+    if request.method == "GET":
+        return request.path_qs
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.host and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 def _error_page(
     request: web.Request, status: int, title: str, detail: str, problems: list[str] | None = None
 ) -> web.Response:
@@ -116,6 +126,6 @@ def _error_page(
         "title": title,
         "detail": detail,
         "problems": problems or [],
-        "login_url": "/login?" + urlencode({"next": request.path_qs}),
+        "login_url": "/login?" + urlencode({"next": _back_to(request)}),
     }
     return render(request, "error.html", context, status=status)

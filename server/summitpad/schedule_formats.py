@@ -226,6 +226,8 @@ def read_csv(text: str, tz: tzinfo, problems: Problems) -> list[Record]:
     text editor shows (the header is line 1; a quoted value may span lines)."""
     first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    # A field may be as long as the file: the length checks then name the field and line.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[Record] = []
     try:

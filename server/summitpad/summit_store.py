@@ -129,12 +129,9 @@ class SummitStore:
     async def create(self, summit: Summit) -> None:
         keys = self.keys(summit.slug)
         try:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.set(keys.meta, json.dumps(summit.to_json()), nx=True)
-            pipe.incr(keys.version)
-            created, _ = await pipe.execute()
-            if not created:
+            if not await self.client.set(keys.meta, json.dumps(summit.to_json()), nx=True):
                 raise Conflict(f"there is already a summit {summit.slug!r}")
+            await self.client.incr(keys.version)
             await self.client.sadd(summit_index_key(self.prefix), summit.slug)
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot create summit {summit.slug!r}: {exc}") from exc

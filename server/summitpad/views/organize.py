@@ -24,13 +24,15 @@ from ..schedule import (
     check_session_id,
     slugify,
 )
-from ..schedule_import import describe_changes, merge_import, parse_schedule
+from ..schedule_import import MAX_BYTES, describe_changes, merge_import, parse_schedule
 from ..summit_store import SummitData
 from ..web_security import require_moderator, require_organizer
 from .summits import SLUG, load_summit
 
 SESSION = r"{session:[A-Za-z0-9][A-Za-z0-9_-]{0,63}}"
-MAX_UPLOAD = 5 * 1024 * 1024
+MAX_UPLOAD = MAX_BYTES
+# The largest request body the app reads: a schedule file and the rest of its form.
+MAX_FORM = MAX_UPLOAD + 64 * 1024
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
