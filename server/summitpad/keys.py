@@ -103,6 +103,11 @@ class SummitKeys:
         """Hash: session id -> the plain text of its pad, for search."""
         return self._key("text")
 
+    @property
+    def text_version(self) -> str:
+        """Counter, incremented by every change to `text`."""
+        return self._key("textversion")
+
 
 def summit_index_key(prefix: str) -> str:
     """Set of the slugs of every summit."""

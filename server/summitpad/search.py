@@ -30,16 +30,25 @@ def query_words(query: str) -> list[str]:
 
 
 def search(
-    sessions: Iterable[Session], texts: Mapping[str, str], query: str
+    sessions: Iterable[Session],
+    texts: Mapping[str, str],
+    query: str,
+    folded_texts: Mapping[str, str] | None = None,
 ) -> list[Hit]:
+    """The best MAX_HITS matches; `folded_texts` (the texts case-folded) saves folding them."""
     words = query_words(query)
     if not words:
         return []
-    hits = []
+    scored = []
     for session in sessions:
         notes = texts.get(session.id, "")
-        fields = (session.title, session.description, session.moderator, notes)
-        folded = [f.casefold() for f in fields]
+        folded_notes = (
+            folded_texts[session.id]
+            if folded_texts is not None and session.id in folded_texts
+            else notes.casefold()
+        )
+        folded = (session.title.casefold(), session.description.casefold(),
+                  session.moderator.casefold(), folded_notes)
         if not all(any(w in f for f in folded) for w in words):
             continue
         score = sum(
@@ -47,9 +56,13 @@ def search(
             for w in words
             for weight, f in zip((10, 3, 3, 1), folded, strict=True)
         )
-        hits.append(Hit(session, score, _snippets(notes, words)))
-    hits.sort(key=lambda h: (-h.score, h.session.start is None, h.session.start, h.session.id))
-    return hits[:MAX_HITS]
+        scored.append((score, session))
+    scored.sort(key=lambda h: (-h[0], h[1].start is None, h[1].start, h[1].id))
+    # Snippets only for what is shown: a common word matches every session.
+    return [
+        Hit(session, score, _snippets(texts.get(session.id, ""), words))
+        for score, session in scored[:MAX_HITS]
+    ]
 
 
 def _snippets(text: str, words: list[str], limit: int = 3) -> list[tuple[str, str, str]]:

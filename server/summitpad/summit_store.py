@@ -47,6 +47,15 @@ class SummitData:
         return session
 
 
+@dataclass(frozen=True, slots=True)
+class Notes:
+    """The stored text of a summit's pads, and the same case-folded for matching."""
+
+    texts: Mapping[str, str]
+    folded: Mapping[str, str]
+    version: int
+
+
 # A change to the sessions: the new or changed sessions, and the ids to delete.
 SessionChange = tuple[list[Session], list[str]]
 
@@ -70,6 +79,7 @@ class SummitStore:
         self.client = client
         self.prefix = prefix
         self._cache: dict[str, SummitData] = {}
+        self._notes: dict[str, Notes] = {}
 
     def keys(self, slug: str) -> SummitKeys:
         return SummitKeys(self.prefix, check_slug(slug))
@@ -179,6 +189,7 @@ class SummitStore:
                     if deleted:
                         pipe.hdel(keys.sessions, *deleted)
                         pipe.hdel(keys.text, *deleted)
+                        pipe.incr(keys.text_version)
                     pipe.incr(keys.version)
                     results = await pipe.execute()
                     return SummitData(summit, sessions, int(results[-1]))
@@ -198,17 +209,37 @@ class SummitStore:
 
     async def save_text(self, slug: str, session_id: str, text: str) -> None:
         """Record the plain text of a session's pad for search (best effort)."""
+        keys = self.keys(slug)
         try:
-            await self.client.hset(self.keys(slug).text, session_id, text)
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hset(keys.text, session_id, text)
+            pipe.incr(keys.text_version)
+            await pipe.execute()
         except UNAVAILABLE as exc:
             log.warning("search text of %s.%s not saved: %s", slug, session_id, exc)
 
     async def texts(self, slug: str) -> dict[str, str]:
+        return dict((await self.notes(slug)).texts)
+
+    async def notes(self, slug: str) -> Notes:
+        """The pads' text of every session, as stored for search: from a per-process cache
+        while nothing changed (a summit's notes are megabytes)."""
+        keys = self.keys(slug)
         try:
-            raw = await self.client.hgetall(self.keys(slug).text)
+            version = int(await self.client.get(keys.text_version) or 0)
+            cached = self._notes.get(slug)
+            if cached is not None and cached.version == version:
+                return cached
+            pipe = self.client.pipeline(transaction=True)
+            pipe.get(keys.text_version)
+            pipe.hgetall(keys.text)
+            raw_version, raw = await pipe.execute()
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot read the notes of summit {slug!r}: {exc}") from exc
-        return {_text(k): _text(v) for k, v in raw.items()}
+        texts = {_text(k): _text(v) for k, v in raw.items()}
+        notes = Notes(texts, {k: v.casefold() for k, v in texts.items()}, int(raw_version or 0))
+        self._notes[slug] = notes
+        return notes
 
 
 def _text(value: bytes | str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ def _room(request: web.Request, summit: Summit) -> Room:
     return room
 
 
+@functools.lru_cache(maxsize=4096)
 def qr_svg(url: str) -> Markup:
     """A QR code of `url` as inline SVG (it scales with its box; no JavaScript needed)."""
     code = segno.make(url, error="m")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -93,9 +94,12 @@ async def search_page(request: web.Request) -> web.Response:
     query = request.query.get("q", "")[:MAX_QUERY]
     hits = []
     if query.strip():
-        texts = await request.app[SUMMITS].texts(data.summit.slug)
-        texts.update(_live_texts(request, data.summit))
-        hits = search(data.sessions.values(), texts, query)
+        notes = await request.app[SUMMITS].notes(data.summit.slug)
+        live = _live_texts(request, data.summit)
+        texts = {**notes.texts, **live}
+        folded = {**notes.folded, **{k: v.casefold() for k, v in live.items()}}
+        # Megabytes of text to scan: in a thread, so the event loop keeps relaying edits.
+        hits = await asyncio.to_thread(search, data.sessions.values(), texts, query, folded)
     context = {"summit": data.summit, "query": query, "hits": hits,
                "now": request.app[CLOCK].now()}
     return render(request, "search.html", context)
