@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,13 +195,14 @@ class Target:
     attempts: int
 
 
-def measure(target: Target, name: str, path: str, warm: int) -> dict[str, Any]:
+def measure(target: Target, name: str, path: str, warm: int,
+            between: Callable[[], None] | None = None) -> dict[str, Any]:
     """Cold and warm figures; again (up to `attempts` times) while other processes took more
     than run.DISTURBED % of a core during the warm loop. Keeps the least disturbed run."""
     runs = []
     for _ in range(target.attempts):
         quiet = run.wait_until_quiet()
-        runs.append({**measure_once(target, name, path, warm), **quiet})
+        runs.append({**measure_once(target, name, path, warm, between), **quiet})
         if runs[-1]["cpu_pct"]["other_processes"] <= run.DISTURBED:
             break
     best = min(runs, key=lambda r: r["cpu_pct"]["other_processes"])
@@ -211,8 +212,10 @@ def measure(target: Target, name: str, path: str, warm: int) -> dict[str, Any]:
     return best
 
 
-def measure_once(target: Target, name: str, path: str, warm: int) -> dict[str, Any]:
-    """Cold (first request on a fresh server) and `warm` more on one keep-alive connection."""
+def measure_once(target: Target, name: str, path: str, warm: int,
+                 between: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Cold (first request on a fresh server) and `warm` more on one keep-alive connection;
+    `between` runs (untimed) before each warm request."""
     with serve(target.url, target.prefix, run.SCRATCH / "board-search-server.log") as (port, pid):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         cold, body = get(conn, path)
@@ -227,7 +230,11 @@ def measure_once(target: Target, name: str, path: str, warm: int) -> dict[str, A
         pids = {"server": pid, "bench": os.getpid(), "valkey": target.valkey_pid}
         window = procstats.CpuWindow(pids)
         window.start()
-        samples = [get(conn, path)[0] for _ in range(warm)]
+        samples = []
+        for _ in range(warm):
+            if between is not None:
+                between()
+            samples.append(get(conn, path)[0])
         cpu = window.stop()
         conn.close()
         result: dict[str, Any] = {
@@ -320,6 +327,18 @@ def main() -> None:
         for name, query in searches.items():
             path = f"/{SLUG}/search?q={query.replace(' ', '+')}"
             results.append(measure(target, f"search: {name} ({query})", path, args.searches))
+        # During the summit pads are being edited: one pad's notes change before each search.
+        edited = [r["id"] for r in rows[:: max(1, len(rows) // args.searches)]]
+        changes = iter(range(10**9))
+
+        def edit_one() -> None:
+            i = next(changes)
+            session_id = edited[i % len(edited)]
+            asyncio.run(fill(url, prefix, None, {session_id: f"{notes[session_id]} edit {i}"}))
+
+        path = f"/{SLUG}/search?q={RARE}"
+        results.append(measure(target, f"search: rare word, a pad edited before each ({RARE})",
+                               path, args.searches, edit_one))
         machine = procstats.machine(find_valkey_server())
     report = {
         "date": dt.date.today().isoformat(), "git_revision": revision,

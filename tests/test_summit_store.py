@@ -75,3 +75,21 @@ async def test_search_text_goes_with_a_deleted_session(store: SummitStore) -> No
     assert await store.texts("osd") == {"s1": "notes"}
     await store.update("osd", lambda _: (None, ([], ["s1"])))
     assert await store.texts("osd") == {}
+
+
+async def test_a_node_reads_only_the_notes_that_changed(
+    store: SummitStore, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    for i in range(3):
+        await store.save_session("osd", slot(f"s{i}", "a", 60 * i))
+        await store.save_text("osd", f"s{i}", f"Notes {i}")
+    reader = SummitStore(redis_client, key_prefix)
+    first = await reader.notes("osd")
+    assert first.texts == {"s0": "Notes 0", "s1": "Notes 1", "s2": "Notes 2"}
+    assert await reader.notes("osd") is first  # nothing changed: the same object
+    await store.save_text("osd", "s1", "Ceph NOTES")
+    second = await reader.notes("osd")
+    assert second.texts["s1"] == "Ceph NOTES" and second.folded["s1"] == "ceph notes"
+    assert second.texts["s0"] is first.texts["s0"]  # kept, not read again
+    await store.update("osd", lambda _: (None, ([], ["s2"])))
+    assert set((await reader.notes("osd")).texts) == {"s0", "s1"}

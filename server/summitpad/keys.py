@@ -108,6 +108,11 @@ class SummitKeys:
         """Counter, incremented by every change to `text`."""
         return self._key("textversion")
 
+    @property
+    def text_changes(self) -> str:
+        """Sorted set: session id -> the `text_version` of its latest change."""
+        return self._key("textchanges")
+
 
 def summit_index_key(prefix: str) -> str:
     """Set of the slugs of every summit."""

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
@@ -30,6 +31,20 @@ from .store import UNAVAILABLE
 log = logging.getLogger(__name__)
 
 _RETRIES = 20
+
+# KEYS: text, text version, text changes. ARGV: session id[, text]. Writes (or, without a text,
+# deletes) a session's search text and records which version changed it, so that readers can
+# fetch just what changed since the version they hold.
+_SAVE_TEXT = """
+local version = redis.call('INCR', KEYS[2])
+if ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('ZADD', KEYS[3], version, ARGV[1])
+return version
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +95,7 @@ class SummitStore:
         self.prefix = prefix
         self._cache: dict[str, SummitData] = {}
         self._notes: dict[str, Notes] = {}
+        self._save_text = client.register_script(_SAVE_TEXT)
 
     def keys(self, slug: str) -> SummitKeys:
         return SummitKeys(self.prefix, check_slug(slug))
@@ -188,10 +204,10 @@ class SummitStore:
                         })
                     if deleted:
                         pipe.hdel(keys.sessions, *deleted)
-                        pipe.hdel(keys.text, *deleted)
-                        pipe.incr(keys.text_version)
                     pipe.incr(keys.version)
                     results = await pipe.execute()
+                    for session_id in deleted:
+                        await self._touch_text(keys, session_id, None)
                     return SummitData(summit, sessions, int(results[-1]))
             except redis_errors.WatchError:
                 continue
@@ -209,14 +225,14 @@ class SummitStore:
 
     async def save_text(self, slug: str, session_id: str, text: str) -> None:
         """Record the plain text of a session's pad for search (best effort)."""
-        keys = self.keys(slug)
         try:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.hset(keys.text, session_id, text)
-            pipe.incr(keys.text_version)
-            await pipe.execute()
+            await self._touch_text(self.keys(slug), session_id, text)
         except UNAVAILABLE as exc:
             log.warning("search text of %s.%s not saved: %s", slug, session_id, exc)
+
+    async def _touch_text(self, keys: SummitKeys, session_id: str, text: str | None) -> None:
+        args = [session_id] if text is None else [session_id, text]
+        await self._save_text(keys=[keys.text, keys.text_version, keys.text_changes], args=args)
 
     async def texts(self, slug: str) -> dict[str, str]:
         return dict((await self.notes(slug)).texts)
@@ -230,6 +246,8 @@ class SummitStore:
             cached = self._notes.get(slug)
             if cached is not None and cached.version == version:
                 return cached
+            if cached is not None:
+                return await self._refresh_notes(slug, cached)
             pipe = self.client.pipeline(transaction=True)
             pipe.get(keys.text_version)
             pipe.hgetall(keys.text)
@@ -238,6 +256,28 @@ class SummitStore:
             raise StoreUnavailable(f"cannot read the notes of summit {slug!r}: {exc}") from exc
         texts = {_text(k): _text(v) for k, v in raw.items()}
         notes = Notes(texts, {k: v.casefold() for k, v in texts.items()}, int(raw_version or 0))
+        self._notes[slug] = notes
+        return notes
+
+    async def _refresh_notes(self, slug: str, cached: Notes) -> Notes:
+        """Read only the texts that changed since `cached` (one pad edited: one field)."""
+        keys = self.keys(slug)
+        changed = cast(list[tuple[bytes, float]], await self.client.zrangebyscore(
+            keys.text_changes, f"({cached.version}", "+inf", withscores=True
+        ))
+        if not changed:
+            return cached
+        ids = [_text(member) for member, _ in changed]
+        values = await self.client.hmget(keys.text, ids)
+        texts, folded = dict(cached.texts), dict(cached.folded)
+        for session_id, value in zip(ids, values, strict=True):
+            if value is None:
+                texts.pop(session_id, None)
+                folded.pop(session_id, None)
+            else:
+                texts[session_id] = _text(value)
+                folded[session_id] = texts[session_id].casefold()
+        notes = Notes(texts, folded, max(int(score) for _, score in changed))
         self._notes[slug] = notes
         return notes
 
