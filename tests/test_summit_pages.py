@@ -35,7 +35,7 @@ from .summit_fixtures import (
 )
 from .support import RunningApp, eventually
 
-PUBLIC_URL = "https://pads.example.org"
+PUBLIC_URL = "http://pads.example.org"  # http: its cookies must reach the test over http
 GRACE = 60.0
 TEMPLATE_TEXT = "Agenda\n\nNotes\n"
 

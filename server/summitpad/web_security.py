@@ -31,7 +31,8 @@ from aiohttp import web
 
 from . import rendering
 from .accounts import LOGIN_MAX_AGE, AccountStore, User, token_digest
-from .errors import ConfigurationError, Forbidden, StoreUnavailable, Unauthorized
+from .app_keys import SETTINGS
+from .errors import ConfigurationError, Forbidden, InvalidInput, StoreUnavailable, Unauthorized
 from .keys import secret_key
 from .schedule import Session
 from .store import UNAVAILABLE
@@ -52,6 +53,7 @@ _NO_LOGIN_LOOKUP_PREFIX = "/static/"  # assets need no user: spare Valkey a look
 _AUTHOR_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
+_CSRF_BYTES = 24
 USER: web.RequestKey[User | None] = web.RequestKey("user")
 PARTICIPANT_ID = web.RequestKey("participant_id", str)
 
@@ -131,12 +133,33 @@ def _bearer_token(request: web.Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def csrf_token(request: web.Request) -> str:
-    """The CSRF token of this browser (participant cookie) and login."""
+def _csrf_secret(request: web.Request) -> bytes:
+    """The CSRF secret of this browser (participant cookie) and login: 24 bytes."""
     login = _state(request).login_token
     digest = token_digest(login) if login else ""
     participant = request.get(PARTICIPANT_ID, "")
-    return _mac(request.app[SECRET], f"csrf:{participant}:{digest}", 32)
+    message = f"csrf:{participant}:{digest}".encode()
+    return hmac.new(request.app[SECRET], message, hashlib.sha256).digest()[:_CSRF_BYTES]
+
+
+def csrf_token(request: web.Request) -> str:
+    """The token forms carry: the CSRF secret under a fresh random mask each time, so that a
+    compressed page never repeats the same bytes (BREACH)."""
+    secret = _csrf_secret(request)
+    mask = secrets.token_bytes(_CSRF_BYTES)
+    masked = bytes(a ^ b for a, b in zip(mask, secret, strict=True))
+    return base64.urlsafe_b64encode(mask + masked).decode()
+
+
+def _csrf_matches(request: web.Request, sent: str) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode(sent.encode())
+    except ValueError:
+        return False
+    if len(raw) != 2 * _CSRF_BYTES:
+        return False
+    unmasked = bytes(a ^ b for a, b in zip(raw[:_CSRF_BYTES], raw[_CSRF_BYTES:], strict=True))
+    return hmac.compare_digest(unmasked, _csrf_secret(request))
 
 
 async def _authenticate(request: web.Request) -> None:
@@ -160,9 +183,13 @@ async def _authenticate(request: web.Request) -> None:
 async def _check_csrf(request: web.Request) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.content_type in _FORMS:
-        value = (await request.post()).get(CSRF_FIELD)
+        try:
+            form = await request.post()
+        except (ValueError, LookupError) as exc:  # no boundary, cut short, unknown charset
+            raise InvalidInput(f"the form cannot be read: {exc}"[:200]) from exc
+        value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if not sent or not _same(sent, csrf_token(request)):
+    if not sent or not _csrf_matches(request, sent):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again")
 
 
@@ -213,7 +240,7 @@ def _set_cookies(
 ) -> None:
     if response.prepared:  # a websocket or a stream: its headers are gone already
         return
-    secure = request.secure
+    secure = is_secure(request)
     if new_participant is not None:
         response.set_cookie(
             PARTICIPANT_COOKIE,
@@ -231,16 +258,23 @@ def _set_cookies(
         clear_login_cookie(request, response)
 
 
+def is_secure(request: web.Request) -> bool:
+    """Whether browsers reach us over https: directly, or through a proxy that terminates TLS
+    for the public URL."""
+    settings = request.app.get(SETTINGS)
+    return request.secure or (settings is not None and settings.public_url.startswith("https:"))
+
+
 def set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
-        LOGIN_COOKIE, token, max_age=LOGIN_MAX_AGE, path="/", secure=request.secure,
+        LOGIN_COOKIE, token, max_age=LOGIN_MAX_AGE, path="/", secure=is_secure(request),
         httponly=True, samesite="Lax",
     )
 
 
 def clear_login_cookie(request: web.Request, response: web.StreamResponse) -> None:
     response.del_cookie(
-        LOGIN_COOKIE, path="/", secure=request.secure, httponly=True, samesite="Lax"
+        LOGIN_COOKIE, path="/", secure=is_secure(request), httponly=True, samesite="Lax"
     )
 
 

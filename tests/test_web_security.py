@@ -1,0 +1,57 @@
+"""The full app's form and cookie handling: unreadable forms, masked CSRF tokens, Secure
+cookies behind a TLS-terminating proxy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from .support import RunningApp
+
+StartApp = Callable[..., Awaitable[RunningApp]]
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match[1]
+
+
+async def test_an_unreadable_form_is_a_clear_400(app: RunningApp) -> None:
+    async with aiohttp.ClientSession() as http:
+        for content_type, body in [
+            ("multipart/form-data", b"--x\r\nno boundary given"),
+            ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; nam"),
+            ("application/x-www-form-urlencoded; charset=bogus", b"csrf=1"),
+        ]:
+            async with http.post(app.http_url + "/login", data=body,
+                                 headers={"Content-Type": content_type}) as response:
+                assert response.status in (400, 403), content_type
+                assert "Something went wrong" not in await response.text()
+
+
+async def test_csrf_tokens_differ_on_every_page_and_each_one_works(app: RunningApp) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(app.http_url + "/login") as page:
+            first = csrf_of(await page.text())
+        async with http.get(app.http_url + "/login") as page:
+            second = csrf_of(await page.text())
+        assert first != second  # masked afresh: a compressed page never repeats its bytes
+        for token in (first, second):
+            form = {"login": "nobody", "password": "wrong password!", "csrf": token}
+            async with http.post(app.http_url + "/login", data=form) as response:
+                assert response.status == 401  # past the CSRF check, refused as a login
+        tampered = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
+        form = {"login": "nobody", "password": "wrong password!", "csrf": tampered}
+        async with http.post(app.http_url + "/login", data=form) as response:
+            assert response.status == 403
+
+
+async def test_cookies_are_secure_when_the_public_url_is_https(start_app: StartApp) -> None:
+    app = await start_app(public_url="https://pads.example.org")
+    async with aiohttp.ClientSession() as http, http.get(app.http_url + "/") as page:
+        cookie = page.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
