@@ -93,3 +93,23 @@ async def test_a_node_reads_only_the_notes_that_changed(
     assert second.texts["s0"] is first.texts["s0"]  # kept, not read again
     await store.update("osd", lambda _: (None, ([], ["s2"])))
     assert set((await reader.notes("osd")).texts) == {"s0", "s1"}
+
+
+async def test_changing_some_fields_keeps_what_changed_meanwhile(store: SummitStore) -> None:
+    await store.save_session("osd", slot("s1", "a", 0))
+    stale = (await store.load("osd")).session("s1")
+    await store.save_session("osd", stale.replace(room="b"))  # an import moved it meanwhile
+    await store.change_session("osd", "s1", description="What we will decide")
+    stored = (await store.load("osd")).session("s1")
+    assert stored.room == "b" and stored.description == "What we will decide"
+
+
+@pytest.mark.parametrize(("start", "end", "problem"), [
+    (date(1, 1, 1), date(9999, 12, 31), "at most 31 days"),
+    (date(1999, 12, 1), date(1999, 12, 2), "the year must be 2000-2100"),
+    (date(2026, 5, 1), date(2026, 6, 15), "at most 31 days"),
+])
+def test_a_summit_has_sane_dates(start: date, end: date, problem: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        SUMMIT.replace(start_date=start, end_date=end)
+    assert any(problem in p for p in refused.value.problems)

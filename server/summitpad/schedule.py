@@ -42,6 +42,8 @@ TITLE_MAX = 200
 NAME_MAX = 100
 DESCRIPTION_MAX = 5000
 TEMPLATE_MAX = 10_000
+MAX_DAYS = 31
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 DEFAULT_TEMPLATE = "# Agenda\n\n# Notes\n\n# Action items\n"
 DEFAULT_COLOUR = "#64748b"
 
@@ -199,6 +201,10 @@ class Summit:
             problems.append(f"name: 1-{NAME_MAX} characters")
         if self.end_date < self.start_date:
             problems.append("end date: before the start date")
+        elif (self.end_date - self.start_date).days >= MAX_DAYS:
+            problems.append(f"dates: a summit lasts at most {MAX_DAYS} days")
+        if not FIRST_YEAR <= self.start_date.year <= LAST_YEAR:
+            problems.append(f"start date: the year must be {FIRST_YEAR}-{LAST_YEAR}")
         if len(self.template) > TEMPLATE_MAX:
             problems.append(f"template: at most {TEMPLATE_MAX} characters")
         try:

@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
@@ -216,7 +216,15 @@ class SummitStore:
         raise Conflict(f"summit {slug!r} changed too often to apply this change; try again")
 
     async def save_session(self, slug: str, session: Session) -> SummitData:
+        """Write `session` whole (a new one, or one that the caller read in full)."""
         return await self.update(slug, lambda _: (None, ([session], [])))
+
+    async def change_session(self, slug: str, session_id: str, **changes: Any) -> SummitData:
+        """Change some fields of a session as it is stored when the change lands, so that
+        changes to other fields meanwhile (an import, a lock) are kept."""
+        return await self.update(
+            slug, lambda current: (None, ([current.session(session_id).replace(**changes)], []))
+        )
 
     async def save_summit(self, summit: Summit) -> SummitData:
         return await self.update(summit.slug, lambda _: (summit, ([], [])))

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
+from .schedule import ROOM_ID_PATTERN, SESSION_ID_PATTERN, SUMMIT_SLUG_PATTERN
+
+# The variable parts of the routes (app.py and views/), with the shapes the model allows.
+SUMMIT = "{summit:" + SUMMIT_SLUG_PATTERN + "}"
+SESSION = "{session:" + SESSION_ID_PATTERN + "}"
+ROOM = "{room:" + ROOM_ID_PATTERN + "}"
+
 
 def summit(slug: str, **query: str) -> str:
     return f"/{slug}" + (f"?{urlencode(query)}" if query else "")

@@ -29,7 +29,7 @@ from ..summit_store import SummitData
 from ..web_security import require_moderator, require_organizer
 from .summits import SLUG, load_summit
 
-SESSION = r"{session:[A-Za-z0-9][A-Za-z0-9_-]{0,63}}"
+SESSION = urls.SESSION
 MAX_UPLOAD = MAX_BYTES
 # The largest request body the app reads: a schedule file and the rest of its form.
 MAX_FORM = MAX_UPLOAD + 64 * 1024
@@ -223,7 +223,7 @@ async def save_session(request: web.Request) -> web.StreamResponse:
     if user.is_organizer:
         changes["moderator"] = str(form.get("moderator", session.moderator)).strip()
         changes["track"] = str(form.get("track", session.track))
-    await request.app[SUMMITS].save_session(data.summit.slug, session.replace(**changes))
+    await request.app[SUMMITS].change_session(data.summit.slug, session.id, **changes)
     raise web.HTTPSeeOther(urls.session(data.summit.slug, session.id))
 
 
@@ -238,7 +238,7 @@ async def lock_session(request: web.Request) -> web.StreamResponse:
         lock = Lock(str(form.get("lock", "")))
     except ValueError as exc:
         raise InvalidInput("lock must be \"locked\", \"open\" or empty") from exc
-    await request.app[SUMMITS].save_session(data.summit.slug, session.replace(lock=lock))
+    await request.app[SUMMITS].change_session(data.summit.slug, session.id, lock=lock)
     if wants_json(request):
         return web.json_response({"session": session.id, "lock": lock.value})
     raise web.HTTPSeeOther(urls.session(data.summit.slug, session.id))

@@ -19,8 +19,8 @@ from ..schedule import Room, Session, Summit, check_session_id
 from ..summit_store import SummitData
 from .summits import SLUG, load_summit, track_css_url
 
-SESSION = r"{session:[A-Za-z0-9][A-Za-z0-9_-]{0,63}}"
-ROOM = r"{room:[a-z0-9][a-z0-9-]{0,39}}"
+SESSION = urls.SESSION
+ROOM = urls.ROOM
 # How far ahead the signage feed lists a room's sessions.
 FEED_AHEAD = timedelta(hours=36)
 

@@ -20,7 +20,7 @@ from ..summit_store import SummitData
 
 log = logging.getLogger(__name__)
 
-SLUG = r"{summit:[a-z0-9][a-z0-9-]{0,31}}"
+SLUG = urls.SUMMIT
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -24,7 +24,7 @@ from ..schedule import (
     Summit,
     check_session_id,
 )
-from ..summit_store import SummitData
+from ..summit_store import SessionChange, SummitData
 from ..web_security import require_organizer
 from .summits import SLUG, load_summit
 
@@ -36,7 +36,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"/{SLUG}/unconference", board, name="unconference")
     router.add_post(f"/{SLUG}/unconference", propose)
     router.add_post(
-        f"/{SLUG}/unconference/{{session:[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}}}/place",
+        f"/{SLUG}/unconference/{urls.SESSION}/place",
         place,
         name="place_proposal",
     )
@@ -110,16 +110,25 @@ async def propose(request: web.Request) -> web.StreamResponse:
     if sum(1 for s in data.sessions.values() if s.origin is Origin.PROPOSAL) >= MAX_PROPOSALS:
         raise InvalidInput("this summit has as many proposals as it can take")
     form = await request.post()
-    session = Session(
-        id="u-" + secrets.token_hex(4),
+    proposal = Session(
+        id="",
         title=_field(form, "title", TITLE_MAX, required=True),
         description=_field(form, "description", DESCRIPTION_MAX),
         proposed_by=_field(form, "name", NAME_MAX),
         moderator=_field(form, "name", NAME_MAX),
         origin=Origin.PROPOSAL,
     )
-    await request.app[SUMMITS].save_session(data.summit.slug, session)
-    raise web.HTTPSeeOther(urls.unconference(data.summit.slug) + f"#{session.id}")
+    chosen: list[str] = []
+
+    def add(current: SummitData) -> tuple[None, SessionChange]:
+        session_id = "u-" + secrets.token_hex(4)
+        while session_id in current.sessions:  # never take over an existing session
+            session_id = "u-" + secrets.token_hex(4)
+        chosen[:] = [session_id]
+        return None, ([proposal.replace(id=session_id)], [])
+
+    await request.app[SUMMITS].update(data.summit.slug, add)
+    raise web.HTTPSeeOther(urls.unconference(data.summit.slug) + f"#{chosen[0]}")
 
 
 async def place(request: web.Request) -> web.StreamResponse:
@@ -138,6 +147,8 @@ async def place(request: web.Request) -> web.StreamResponse:
         raise InvalidInput("slot: choose a room and time from the list")
     if data.summit.room(room_id) is None:
         raise InvalidInput(f"slot: {room_id[:40]!r} is not a room of this summit")
-    placed = session.replace(room=room_id, start=start, end=end)
-    await request.app[SUMMITS].save_session(data.summit.slug, placed)  # refuses a taken room
+    # The store refuses a room that is taken by then.
+    await request.app[SUMMITS].change_session(
+        data.summit.slug, session.id, room=room_id, start=start, end=end
+    )
     raise web.HTTPSeeOther(urls.unconference(data.summit.slug))
