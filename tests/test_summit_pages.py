@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import icalendar
 import pytest
 from summitpad.app_keys import REGISTRY, SUMMITS
@@ -572,9 +573,16 @@ async def test_two_nodes_loading_a_new_pad_at_once_write_the_template_once(
     await eventually(lambda: all(str(c.text) == TEMPLATE_TEXT + "from A" for c in clients))
 
 
-async def test_bare_pads_and_unknown_sessions_start_empty(
+async def test_bare_pads_start_empty_and_no_one_writes_into_a_session_before_it_exists(
     site: RunningApp, connect: Connect
 ) -> None:
-    for pad_id in ("scratch", "osd.nosuch", "nosuch.s1"):
+    for pad_id in ("scratch", "nosuch.s1"):  # a bare pad, and a dotted name of no summit
         client = await connect(site.ws_url, pad_id)
         assert str(client.text) == "", pad_id
+    # The pad of a session that does not exist (yet): refused, so its template still lands.
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"{site.ws_url}/osd.nosuch") as ws:
+            await ws.receive()
+            assert ws.close_code == 4404
+        async with http.get(f"{site.http_url}/p/osd.nosuch") as page:
+            assert page.status == 404

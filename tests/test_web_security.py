@@ -3,10 +3,13 @@ cookies behind a TLS-terminating proxy."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+from summitpad.app_keys import SUMMITS
+from summitpad.schedule import Room, Session, Summit
 
 from .support import RunningApp
 
@@ -55,3 +58,19 @@ async def test_cookies_are_secure_when_the_public_url_is_https(start_app: StartA
     async with aiohttp.ClientSession() as http, http.get(app.http_url + "/") as page:
         cookie = page.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+async def test_join_links_use_the_address_people_came_to_when_no_public_url_is_set(
+    start_app: StartApp,
+) -> None:
+    app = await start_app()
+    store = app.app[SUMMITS]
+    await store.create(Summit("osd", "OSD", dt.date(2030, 1, 7), dt.date(2030, 1, 7),
+                              rooms=(Room("a", "A"),)))
+    await store.save_session("osd", Session("s1", "One"))
+    async with aiohttp.ClientSession() as http, http.get(
+        app.http_url + "/osd/s1/projector", headers={"Host": "pads.venue.lan:8080"}
+    ) as page:
+        html = await page.text()
+    assert "pads.venue.lan:8080/osd/s1" in html
+    assert "127.0.0.1" not in html

@@ -32,7 +32,9 @@ class PadRules:
         self.grace = grace
 
     async def terms(self, pad_id: str, *, with_template: bool = False) -> PadTerms:
-        """The pad's terms now; StoreUnavailable if the summit cannot be read."""
+        """The pad's terms now; StoreUnavailable if the summit cannot be read. NotFound for
+        `<summit>.<id>` of a summit without that session: nobody may write into the pad of a
+        session before it exists (its template would never land)."""
         found = parse_session_pad_id(pad_id)
         if found is None:
             return BARE_PAD
@@ -43,7 +45,7 @@ class PadRules:
             return BARE_PAD
         session = data.sessions.get(session_id)
         if session is None:
-            return BARE_PAD
+            raise NotFound(f"summit {slug!r} has no session {session_id!r}")
         return PadTerms(
             read_only=is_read_only(session, self.clock.now(), self.grace),
             template=template_update(data.summit.template, pad_id) if with_template else None,

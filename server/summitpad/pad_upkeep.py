@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .errors import StoreUnavailable
+from .errors import NotFound, StoreUnavailable
 from .live_pad import LivePad
 from .pad_rules import PadRules
 from .pads import PadRegistry
@@ -27,8 +27,11 @@ async def save_text(summits: SummitStore, pad: LivePad) -> None:
     slug, session_id = found
     try:
         data = await summits.load(slug)
-    except Exception:
+    except NotFound:
         return  # not a summit (any more): a bare pad with a dotted name
+    except StoreUnavailable as exc:
+        log.warning("pad %s: search text not saved: %s", pad.pad_id, exc)
+        return
     if session_id in data.sessions:
         await summits.save_text(slug, session_id, pad.text())
 
@@ -43,8 +46,8 @@ async def keep_pads_in_step(
         for pad in registry:
             try:
                 terms = await rules.terms(pad.pad_id)
-            except StoreUnavailable:
-                continue  # keep what it has until the store answers
+            except (StoreUnavailable, NotFound):
+                continue  # keep what it has: until the store answers, or its session is back
             except Exception:
                 log.exception("pad %s: cannot work out its terms", pad.pad_id)
                 continue

@@ -113,6 +113,11 @@ class Settings:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @property
+    def public_url_given(self) -> bool:
+        """False while the public URL is only the default made from host and port."""
+        return self.public_url != f"http://{self.host}:{self.port}"
+
+    @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
 

@@ -17,7 +17,7 @@ from ..lifecycle import by_room, is_read_only, now_and_next, phase
 from ..rendering import render
 from ..schedule import Room, Session, Summit, check_session_id
 from ..summit_store import SummitData
-from .summits import SLUG, load_summit, track_css_url
+from .summits import SLUG, load_summit, site_url, track_css_url
 
 SESSION = urls.SESSION
 ROOM = urls.ROOM
@@ -57,7 +57,7 @@ def session_context(request: web.Request, data: SummitData, session: Session) ->
     now = request.app[CLOCK].now()
     grace = timedelta(seconds=settings.grace_period)
     summit = data.summit
-    join_url = urls.absolute(settings.public_url, urls.session(summit.slug, session.id))
+    join_url = urls.absolute(site_url(request), urls.session(summit.slug, session.id))
     return {
         "summit": summit,
         "data": data,
@@ -128,13 +128,14 @@ async def signage_feed(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     now = request.app[CLOCK].now()
     grace = timedelta(seconds=settings.grace_period)
+    site = site_url(request)
     sessions = [
         s for s in by_room(data.sessions.values()).get(room.id, [])
         if s.end > now and s.start < now + FEED_AHEAD  # type: ignore[operator]
     ]
     items = []
     for s in sessions:
-        join_url = urls.absolute(settings.public_url, urls.session(summit.slug, s.id))
+        join_url = urls.absolute(site, urls.session(summit.slug, s.id))
         track = summit.track(s.track)
         items.append({
             "id": s.id,

@@ -85,6 +85,15 @@ async def board(request: web.Request) -> web.Response:
     return render(request, "board.html", context)
 
 
+def site_url(request: web.Request) -> str:
+    """The base of the links people type or scan (QR codes, calendar events): the public URL,
+    or, when none is set, the address this request came to (never 127.0.0.1 to a phone)."""
+    settings = request.app[SETTINGS]
+    if settings.public_url_given:
+        return settings.public_url
+    return f"{request.scheme}://{request.host}"
+
+
 def summit_prefix(request: web.Request) -> str:
     return request.app[SUMMITS].prefix
 
@@ -131,7 +140,7 @@ async def track_colours(request: web.Request) -> web.Response:
 async def calendar(request: web.Request) -> web.Response:
     """The schedule as an iCalendar feed; every event links to its session page."""
     data = await load_summit(request)
-    public_url = request.app[SETTINGS].public_url
+    public_url = site_url(request)
     body = schedule_ics(
         data.summit,
         data.sessions.values(),
