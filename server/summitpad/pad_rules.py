@@ -5,15 +5,16 @@ always writable and empty at first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from .clock import Clock
-from .errors import NotFound
+from .errors import NotFound, StoreUnavailable
 from .lifecycle import is_read_only
 from .pad_template import template_update
 from .schedule import parse_session_pad_id
-from .summit_store import SummitStore
+from .summit_store import SummitData, SummitStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,39 @@ class PadRules:
             data = await self.summits.load(slug)
         except NotFound:
             return BARE_PAD
+        return self._terms(pad_id, data, session_id, with_template)
+
+    async def terms_of_each(self, pad_ids: Iterable[str]) -> dict[str, PadTerms]:
+        """The terms of many pads, reading each summit once. Pads whose terms cannot be
+        known now (the store does not answer, the session is gone) are left out."""
+        summits: dict[str, SummitData | None] = {}
+        found_terms = {}
+        for pad_id in pad_ids:
+            found = parse_session_pad_id(pad_id)
+            if found is None:
+                found_terms[pad_id] = BARE_PAD
+                continue
+            slug, session_id = found
+            if slug not in summits:
+                try:
+                    summits[slug] = await self.summits.load(slug)
+                except NotFound:
+                    summits[slug] = None
+                except StoreUnavailable:
+                    continue
+            data = summits[slug]
+            if data is None:
+                found_terms[pad_id] = BARE_PAD
+            elif session_id in data.sessions:
+                found_terms[pad_id] = self._terms(pad_id, data, session_id, False)
+        return found_terms
+
+    def _terms(
+        self, pad_id: str, data: SummitData, session_id: str, with_template: bool
+    ) -> PadTerms:
         session = data.sessions.get(session_id)
         if session is None:
-            raise NotFound(f"summit {slug!r} has no session {session_id!r}")
+            raise NotFound(f"summit {data.summit.slug!r} has no session {session_id!r}")
         return PadTerms(
             read_only=is_read_only(session, self.clock.now(), self.grace),
             template=template_update(data.summit.template, pad_id) if with_template else None,

@@ -43,15 +43,16 @@ async def keep_pads_in_step(
     since_text = 0.0
     while not stop.is_set():
         await asyncio.sleep(RULES_INTERVAL)
-        for pad in registry:
-            try:
-                terms = await rules.terms(pad.pad_id)
-            except (StoreUnavailable, NotFound):
-                continue  # keep what it has: until the store answers, or its session is back
-            except Exception:
-                log.exception("pad %s: cannot work out its terms", pad.pad_id)
-                continue
-            pad.set_read_only(terms.read_only)
+        pads = list(registry)
+        try:
+            # A pad missing from the answer keeps what it has, until the store answers.
+            terms = await rules.terms_of_each(pad.pad_id for pad in pads)
+        except Exception:
+            log.exception("cannot work out the live pads' terms")
+            terms = {}
+        for pad in pads:
+            if pad.pad_id in terms:
+                pad.set_read_only(terms[pad.pad_id].read_only)
         since_text += RULES_INTERVAL
         if since_text >= TEXT_INTERVAL:
             since_text = 0.0
