@@ -429,6 +429,33 @@ async def test_forms_without_the_csrf_token_are_refused(
 # -- sessions ---------------------------------------------------------------------------------
 
 
+async def test_an_organizer_moves_a_session_and_a_moderator_cannot(
+    site: RunningApp, browser: OpenBrowser, state: Any
+) -> None:
+    olga = await browser("olga")
+    form = await olga.get("/osd/s2/edit")
+    assert tags(form.text, "input", name="start", value="09:00")
+    move = {"title": "HA failover", "room": "room-b", "day": "2026-05-06", "start": "14:00",
+            "end": "14:40"}
+    assert (await olga.post("/osd/s2/edit", move)).status == 303
+    s2 = await session(site, "s2")
+    assert (s2.room, s2.start, s2.end) == ("room-b", berlin(6, 14), berlin(6, 14, 40))
+
+    before = await state()
+    for bad in ({"room": "room-a", "day": "2026-05-04", "start": "09:20", "end": "10:00"},
+                {"day": "2026-07-01"}, {"start": "25:00"}, {"end": "13:00"}):
+        page = await olga.post("/osd/s2/edit", {**move, **bad})
+        assert page.status == 400, bad  # taken by s1, not a summit day, no such time, backwards
+    assert await state() == before
+    unscheduled = await olga.post("/osd/s2/edit", {"title": "HA failover", "room": ""})
+    assert unscheduled.status == 303 and not (await session(site, "s2")).scheduled
+
+    bob = await browser("bob")  # moderates s1: what, not where
+    assert (await bob.post("/osd/s1/edit", {"title": "Storage roadmap", **move})).status == 303
+    assert (await session(site, "s1")).start == berlin(4, 9)
+
+
+
 async def test_a_moderator_edits_what_the_session_is_about(
     site: RunningApp, browser: OpenBrowser
 ) -> None:

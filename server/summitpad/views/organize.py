@@ -5,7 +5,7 @@ and get JSON when they ask for it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from aiohttp import web
@@ -223,8 +223,37 @@ async def save_session(request: web.Request) -> web.StreamResponse:
     if user.is_organizer:
         changes["moderator"] = str(form.get("moderator", session.moderator)).strip()
         changes["track"] = str(form.get("track", session.track))
+        if "room" in form:
+            changes.update(placement_from_form(data.summit, form))
     await request.app[SUMMITS].change_session(data.summit.slug, session.id, **changes)
     raise web.HTTPSeeOther(urls.session(data.summit.slug, session.id))
+
+
+def placement_from_form(summit: Summit, form: Any) -> dict[str, Any]:
+    """Room, start and end from the organizer's session form (local times of the summit's
+    zone); no room means unscheduled."""
+    room = str(form.get("room", ""))
+    if not room:
+        return {"room": "", "start": None, "end": None}
+    try:
+        day = date.fromisoformat(str(form.get("day", "")))
+        start = time.fromisoformat(str(form.get("start", "")))
+        end = time.fromisoformat(str(form.get("end", "")))
+    except ValueError as exc:
+        raise InvalidInput("day, start and end: give a day of the summit and times as HH:MM") \
+            from exc
+    if day not in summit.days():
+        raise InvalidInput(f"day: {day} is not a day of the summit")
+    return {
+        "room": room,
+        "start": local_time(summit, day, start),
+        "end": local_time(summit, day, end),
+    }
+
+
+def local_time(summit: Summit, day: date, at: time) -> datetime:
+    """A wall-clock time of the summit's zone, as a UTC datetime."""
+    return datetime.combine(day, at, tzinfo=summit.tz).astimezone(UTC)
 
 
 async def lock_session(request: web.Request) -> web.StreamResponse:

@@ -72,6 +72,7 @@ def session_context(request: web.Request, data: SummitData, session: Session) ->
         "join_url": join_url,
         "join_label": urls.short(join_url),
         "track_css": track_css_url(data),
+        "grace_minutes": round(grace.total_seconds() / 60),
     }
 
 
