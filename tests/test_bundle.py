@@ -19,7 +19,9 @@ from .support import ROOT
 
 WEB = ROOT / "web"
 STATIC = ROOT / "server" / "summitpad" / "static"
-BUNDLE = ("pad.js", "pad.css", "projector.js", "projector.css", "pad.licenses.txt")
+BUNDLE = (
+    "pad.js", "pad.css", "projector.js", "projector.css", "board.js", "pad.licenses.txt"
+)
 NODE = shutil.which("node")
 
 pytestmark = [

@@ -1,6 +1,7 @@
 // Build the browser bundles, committed under server/summitpad/static/:
 //   pad.js + pad.css              the pad and session pages
 //   projector.js + projector.css  the projector view of a session and the signage of a room
+//   board.js                      keeps the summit board's now/next and activity current
 //   pad.licenses.txt              the licenses of the third-party code in all of them
 // Building twice from the same lockfile gives identical bytes.
 //   npm ci && npm run build
@@ -13,7 +14,8 @@ import { fileURLToPath } from 'node:url'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const outdir = path.resolve(here, '..', 'server', 'summitpad', 'static')
 const LICENSES = 'pad.licenses.txt'
-const ENTRIES = ['pad', 'projector']
+const ENTRIES = ['pad', 'projector'] // a script and a stylesheet each
+const SCRIPTS = ['board'] // a script only: the page's styles are in site.css
 
 const common = {
   absWorkingDir: here,
@@ -46,6 +48,18 @@ for (const name of ENTRIES) {
     outfile: path.join(outdir, `${name}.css`),
     target: ['chrome90', 'firefox90', 'safari14'],
     banner: { css: `/* summitpad ${name}.css: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
+  }))
+}
+
+for (const name of SCRIPTS) {
+  results.push(await esbuild.build({
+    ...common,
+    entryPoints: [`src/${name}.js`],
+    outfile: path.join(outdir, `${name}.js`),
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    banner: { js: `/* summitpad ${name}.js: built from web/ by build.mjs */` }
   }))
 }
 

@@ -48,7 +48,7 @@ def create_environment() -> jinja2.Environment:
     env.globals["urls"] = urls
     env.filters["hm"] = _hm
     env.filters["weekday"] = _weekday
-    env.filters["ago"] = _ago
+    env.filters["ago"] = ago
     for name in env.list_templates():  # compile at start, not on the first visitor's time
         env.get_template(name)
     return env
@@ -63,7 +63,7 @@ def _weekday(day: date) -> str:
     return day.strftime("%a %d %b")
 
 
-def _ago(at: datetime | None, now: datetime) -> str:
+def ago(at: datetime | None, now: datetime) -> str:
     if at is None:
         return ""
     seconds = int((now - at).total_seconds())

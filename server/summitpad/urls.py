@@ -40,6 +40,10 @@ def signage_feed(slug: str, room_id: str) -> str:
     return f"/{slug}/rooms/{room_id}/now.json"
 
 
+def board_activity(slug: str, day: str) -> str:
+    return f"/{slug}/activity.json?day={day}"
+
+
 def search(slug: str, query: str = "") -> str:
     return f"/{slug}/search" + (f"?q={quote(query)}" if query else "")
 

@@ -4,18 +4,20 @@ a session, and the session page's header above a working pad."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
-from summitpad.app_keys import SUMMITS
+from summitpad.app_keys import CLOCK, SUMMITS
 from summitpad.clock import SetClock
 from summitpad.schedule import Room, Session, Summit, Track
 
-from ..support import RunningApp
+from ..support import RunningApp, eventually
 from .conftest import CHROMIUM, HAVE_CHROMIUM, LAPTOP, OpenPage
 
 pytestmark = [
@@ -128,3 +130,32 @@ async def test_user_text_stays_text_on_the_session_page(
     await expect(page.locator(".session-description")).to_have_text(XSS)
     await expect(page.locator(".ql-editor")).to_have_attribute("contenteditable", "true")
     assert await page.evaluate("() => window.__xss") is None
+
+
+async def test_the_open_board_keeps_now_next_and_who_is_here_current(
+    open_page: OpenPage, board_app: RunningApp, connect: Any
+) -> None:
+    page = await open_page(board_app.http_url + "/dsum", "board")
+    await page.clock.install()
+    await page.reload()  # the board's timer now runs on the page's fake clock
+    ceph = page.locator("td[data-session=ceph-roadmap]")
+    swift = page.locator("td[data-session=swift-ops]")
+    await expect(ceph.locator(".badge")).to_have_text("Now")
+    await expect(swift.locator(".badge")).to_have_text("Next")
+
+    await connect(board_app.ws_url, "dsum.swift-ops")
+    board_app.app[CLOCK].set(utc(10, 55))  # Ceph roadmap is over, Swift operations runs
+
+    async def reported() -> bool:  # each node reports who is here every few seconds
+        async with aiohttp.ClientSession() as http, http.get(
+            board_app.http_url + "/dsum/activity.json?day=2030-06-11"
+        ) as response:
+            return bool((await response.json())["here"].get("swift-ops"))
+
+    await eventually(reported, within=15)
+    await page.clock.run_for(25_000)  # the board's next refresh, without a reload
+    await expect(swift.locator(".badge")).to_have_text("Now")
+    await expect(swift).to_have_class(re.compile(r"\bnow\b"))
+    await expect(ceph.locator(".badge")).to_have_text("")
+    await expect(swift.locator(".here")).to_have_text("1 here")
+    await expect(page.locator("#board-now")).to_have_text("12:55")

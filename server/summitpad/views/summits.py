@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from aiohttp import web
 
 from .. import urls
 from ..app_keys import CLOCK, PRESENCE, REGISTRY, SETTINGS, STORE, SUMMITS
-from ..board import board_day, pick_day
+from ..board import BoardDay, board_day, pick_day
 from ..calendar_feed import schedule_ics
 from ..errors import StoreUnavailable
 from ..presence import last_edits
-from ..rendering import render
+from ..rendering import ago, render
 from ..schedule import Summit, check_slug, parse_session_pad_id
 from ..search import MAX_QUERY, search
 from ..summit_store import SummitData
@@ -26,6 +27,7 @@ SLUG = urls.SUMMIT
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"/{SLUG}", board, name="board")
     router.add_get(f"/{SLUG}/search", search_page, name="search")
+    router.add_get(f"/{SLUG}/activity.json", board_activity, name="board_activity")
     router.add_get(f"/{SLUG}/tracks.css", track_colours, name="track_colours")
     router.add_get(f"/{SLUG}/schedule.ics", calendar, name="schedule_ics")
 
@@ -48,14 +50,14 @@ async def index(request: web.Request) -> web.Response:
                   {"summits": summits, "now": now, "unavailable": unavailable})
 
 
-async def board(request: web.Request) -> web.Response:
-    data = await load_summit(request)
+async def _board_day(
+    request: web.Request, data: SummitData
+) -> tuple[BoardDay, dict[str, int], dict[str, datetime]]:
+    """The day's grid asked for, and how many are in each of its pads and when each was last
+    edited (empty, not an error, while the store does not answer)."""
     summit = data.summit
     now = request.app[CLOCK].now()
     day = pick_day(summit, now, request.query.get("day"))
-    track = request.query.get("track", "")
-    if track and summit.track(track) is None:
-        track = ""
     grid = board_day(summit, data.sessions.values(), day, now)
     pad_ids = [
         summit.pad_id(cell.session.id)
@@ -64,12 +66,24 @@ async def board(request: web.Request) -> web.Response:
         if cell is not None and cell.session is not None
     ]
     counts: dict[str, int] = {}
-    edits = {}
+    edits: dict[str, datetime] = {}
     try:
         counts = await request.app[PRESENCE].counts(pad_ids)
         edits = await last_edits(request.app[STORE].client, summit_prefix(request), pad_ids)
     except StoreUnavailable as exc:
         log.warning("board of %s without counts: %s", summit.slug, exc)
+    return grid, counts, edits
+
+
+async def board(request: web.Request) -> web.Response:
+    data = await load_summit(request)
+    summit = data.summit
+    now = request.app[CLOCK].now()
+    track = request.query.get("track", "")
+    if track and summit.track(track) is None:
+        track = ""
+    grid, counts, edits = await _board_day(request, data)
+    day = grid.day
     context = {
         "summit": summit,
         "data": data,
@@ -83,6 +97,26 @@ async def board(request: web.Request) -> web.Response:
         "unscheduled": sum(1 for s in data.sessions.values() if not s.scheduled),
     }
     return render(request, "board.html", context)
+
+
+async def board_activity(request: web.Request) -> web.Response:
+    """What changes on a day's board while it is open: now/next, who is here, last edits."""
+    data = await load_summit(request)
+    summit = data.summit
+    now = request.app[CLOCK].now()
+    grid, counts, edits = await _board_day(request, data)
+    cells = [c.session for row in grid.rows for c in row.cells if c and c.session]
+    states = {c.session.id: c.state for row in grid.rows for c in row.cells
+              if c and c.session and c.state}
+    body = {
+        "now": summit.local(now).strftime("%H:%M"),
+        "states": states,
+        "here": {s.id: counts[summit.pad_id(s.id)] for s in cells
+                 if counts.get(summit.pad_id(s.id))},
+        "edited": {s.id: "edited " + ago(edits[summit.pad_id(s.id)], now) for s in cells
+                   if summit.pad_id(s.id) in edits},
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 def site_url(request: web.Request) -> str:
