@@ -73,7 +73,7 @@ def summit() -> None:
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
 @click.option("--room", "rooms", multiple=True, help="A room (repeat for each).")
 @click.option("--track", "tracks", multiple=True, help='A track: "Name" or "Name=#rrggbb".')
-@click.option("--template-file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--template-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The pad template (default: Agenda / Notes / Action items).")
 @data_options
 def summit_create(slug: str, start_date: str, end_date: str, rooms: tuple[str, ...],

@@ -38,7 +38,8 @@ from .schedule import (
     is_session_id,
     slugify,
 )
-from .schedule_formats import Problems, Record, quote, read_csv, read_json
+from .schedule_formats import Problems, Record, quote, read_csv
+from .schedule_json import read_json
 from .summit_store import SessionChange, SummitData
 
 MAX_BYTES = 5 * 1024 * 1024
