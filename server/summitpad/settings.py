@@ -52,7 +52,9 @@ class Settings:
         "sp", "Prefix of every Redis key, so several deployments can share one server."
     )
     public_url: str = _setting(
-        "", "Base URL users reach this server at. Empty: http://<host>:<port>."
+        "",
+        "Base URL users reach this server at, for QR codes, join links and calendar events. "
+        "Empty: the address each request came to.",
     )
     max_message_size: int = _setting(
         2 * 1024 * 1024, "Largest websocket message a client may send, in bytes."
