@@ -297,7 +297,7 @@ def main() -> None:
     prefix = f"bench{rng.randrange(1 << 24):06x}"
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, cwd=run.RESULTS).stdout.strip() or "unknown"
-    server_revision = run.server_revision()  # now: the lead may commit during the run
+    server_revision = run.server_revision()  # now: commits may land during the run
     with tempfile.TemporaryDirectory(prefix="summitpad-bench-") as tmp, \
             run.valkey(Path(tmp)) as (url, vpid):
         csv_path = Path(tmp) / "schedule.csv"
