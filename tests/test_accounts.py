@@ -123,6 +123,19 @@ async def test_logins_and_api_tokens_store_only_digests(
     assert not await redis_client.exists(login_key(accounts.prefix, token))
 
 
+async def test_replacing_an_account_ends_its_logins_and_tokens(accounts: AccountStore) -> None:
+    user = await accounts.add_user("alice", "correct horse battery", Role.ORGANIZER)
+    login = await accounts.start_login(user)
+    token = await accounts.create_api_token("alice")
+    assert await accounts.user_for_login(login) == user
+    assert await accounts.user_for_api_token(token) == user
+    await accounts.add_user("alice", "another long password", Role.ORGANIZER, replace=True)
+    assert await accounts.user_for_login(login) is None
+    assert await accounts.user_for_api_token(token) is None
+    fresh = await accounts.start_login(user)
+    assert await accounts.user_for_login(fresh) == user
+
+
 def test_can_moderate() -> None:
     organizer = User("olga", "Olga Organizer", Role.ORGANIZER)
     bob = User("bob", "Bob Builder", Role.MODERATOR)

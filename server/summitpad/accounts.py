@@ -174,7 +174,10 @@ class AccountStore:
         if len(name) > NAME_MAX:
             raise InvalidInput(f"a name has at most {NAME_MAX} characters")
         stored = await asyncio.to_thread(hash_password, password)
-        fields = ["login", login, "name", name, "role", role_.value, "password", stored]
+        # A new generation on every write: logins and API tokens of the account as it was
+        # (before a new password, say) stop working.
+        fields = ["login", login, "name", name, "role", role_.value, "password", stored,
+                  "generation", secrets.token_hex(8)]
         key = user_key(self.prefix, login)
         written = await self._call(
             lambda: self._put_user(keys=[key], args=["1" if replace else "0", *fields])
@@ -231,20 +234,41 @@ class AccountStore:
 
     # Logins (browser sessions)
 
+    async def _holder(self, login: str) -> str:
+        """What a login or token stores: the account and its generation."""
+        record = await self._record(login)
+        if "generation" not in record:
+            raise InvalidInput(f"there is no account {login[:60]!r}")
+        return f"{login} {record['generation']}"
+
+    async def _user_of(self, holder: bytes | str | None) -> User | None:
+        """The account a stored login or token belongs to, if it is still the same account."""
+        if holder is None:
+            return None
+        login, _, generation = _text(holder).partition(" ")
+        try:
+            record = await self._record(check_login(login))
+        except InvalidInput:
+            return None
+        if not generation or record.get("generation") != generation:
+            return None  # replaced since: a new password ends every login and token
+        return self._user(record)
+
     async def start_login(self, user: User) -> str:
         """A new login token for the cookie; Valkey keeps only its digest, for 14 days."""
         token = secrets.token_urlsafe(32)
         key = login_key(self.prefix, token_digest(token))
-        await self._call(lambda: self.client.set(key, user.login, ex=LOGIN_MAX_AGE))
+        holder = await self._holder(user.login)
+        await self._call(lambda: self.client.set(key, holder, ex=LOGIN_MAX_AGE))
         return token
 
     async def user_for_login(self, token: str) -> User | None:
         if not _TOKEN.fullmatch(token):
             return None
-        login = await self._call(
+        holder = await self._call(
             lambda: self.client.get(login_key(self.prefix, token_digest(token)))
         )
-        return None if login is None else await self.get_user(_text(login))
+        return await self._user_of(holder)
 
     async def end_login(self, token: str) -> None:
         if _TOKEN.fullmatch(token):
@@ -256,21 +280,19 @@ class AccountStore:
 
     async def create_api_token(self, login: str) -> str:
         """A new API token acting as `login`. Only its digest is stored: show it once."""
-        user = await self.get_user(login)
-        if user is None:
-            raise InvalidInput(f"there is no account {login[:60]!r}")
+        holder = await self._holder(check_login(login))
         token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
         key = api_token_key(self.prefix, token_digest(token))
-        await self._call(lambda: self.client.set(key, user.login))
+        await self._call(lambda: self.client.set(key, holder))
         return token
 
     async def user_for_api_token(self, token: str) -> User | None:
         if not is_api_token(token):
             return None
-        login = await self._call(
+        holder = await self._call(
             lambda: self.client.get(api_token_key(self.prefix, token_digest(token)))
         )
-        return None if login is None else await self.get_user(_text(login))
+        return await self._user_of(holder)
 
     async def revoke_api_token(self, token: str) -> None:
         if is_api_token(token):
