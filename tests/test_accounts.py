@@ -124,12 +124,12 @@ async def test_logins_and_api_tokens_store_only_digests(
 
 
 async def test_replacing_an_account_ends_its_logins_and_tokens(accounts: AccountStore) -> None:
-    user = await accounts.add_user("alice", "correct horse battery", Role.ORGANIZER)
+    user = await accounts.add_user("zed", "correct horse battery", Role.ORGANIZER)
     login = await accounts.start_login(user)
-    token = await accounts.create_api_token("alice")
+    token = await accounts.create_api_token("zed")
     assert await accounts.user_for_login(login) == user
     assert await accounts.user_for_api_token(token) == user
-    await accounts.add_user("alice", "another long password", Role.ORGANIZER, replace=True)
+    await accounts.add_user("zed", "another long password", Role.ORGANIZER, replace=True)
     assert await accounts.user_for_login(login) is None
     assert await accounts.user_for_api_token(token) is None
     fresh = await accounts.start_login(user)
