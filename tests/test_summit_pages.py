@@ -209,8 +209,8 @@ async def test_the_board_shows_who_is_here_and_the_last_edit(
 
     async def counted() -> str | None:
         cell = await s1_cell()
-        return cell if '<span class="here" title="connections to the pad now">2 here</span>' in cell \
-            else None
+        here = '<span class="here" title="connections to the pad now">2 here</span>'
+        return cell if here in cell else None
 
     # Each node reports its connections every few seconds.
     cell = await eventually(counted, within=12)
