@@ -429,6 +429,26 @@ async def test_forms_without_the_csrf_token_are_refused(
 # -- sessions ---------------------------------------------------------------------------------
 
 
+async def test_an_organizer_adds_a_session_by_hand(
+    site: RunningApp, browser: OpenBrowser, state: Any
+) -> None:
+    olga = await browser("olga")
+    new = {"title": "Ceph on ARM", "moderator": "Ann", "room": "room-a", "day": "2026-05-06",
+           "start": "11:00", "end": "11:40"}
+    page = await olga.post("/osd/admin/session", new)
+    assert page.status == 303 and page.location == "/osd/ceph-on-arm"
+    added = await session(site, "ceph-on-arm")
+    assert (added.room, added.start, added.moderator) == ("room-a", berlin(6, 11), "Ann")
+
+    before = await state()
+    assert (await olga.post("/osd/admin/session", new)).status == 409  # that id is taken
+    overlap = {**new, "id": "other", "start": "11:20", "end": "12:00"}
+    assert (await olga.post("/osd/admin/session", overlap)).status == 400  # room taken
+    anonymous = await browser()
+    assert (await anonymous.post("/osd/admin/session", {**new, "id": "x"})).status == 401
+    assert await state() == before
+
+
 async def test_an_organizer_moves_a_session_and_a_moderator_cannot(
     site: RunningApp, browser: OpenBrowser, state: Any
 ) -> None:

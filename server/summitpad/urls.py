@@ -68,6 +68,10 @@ def schedule_upload(slug: str) -> str:
     return f"/{slug}/admin/schedule"
 
 
+def session_add(slug: str) -> str:
+    return f"/{slug}/admin/session"
+
+
 def pad(pad_id: str) -> str:
     return f"/p/{pad_id}"
 

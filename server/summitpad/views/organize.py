@@ -12,20 +12,27 @@ from aiohttp import web
 
 from .. import urls
 from ..app_keys import SUMMITS
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..rendering import render
 from ..schedule import (
     DEFAULT_COLOUR,
     DEFAULT_TEMPLATE,
     Lock,
     Room,
+    Session,
     Summit,
     Track,
     check_session_id,
     slugify,
 )
-from ..schedule_import import MAX_BYTES, describe_changes, merge_import, parse_schedule
-from ..summit_store import SummitData
+from ..schedule_import import (
+    MAX_BYTES,
+    describe_changes,
+    merge_import,
+    parse_schedule,
+    session_id_for,
+)
+from ..summit_store import SessionChange, SummitData
 from ..web_security import require_moderator, require_organizer
 from .summits import SLUG, load_summit
 
@@ -41,6 +48,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"/{SLUG}/admin", summit_form, name="summit_admin")
     router.add_post(f"/{SLUG}/admin", save_summit)
     router.add_post(f"/{SLUG}/admin/schedule", upload_schedule, name="schedule_upload")
+    router.add_post(f"/{SLUG}/admin/session", add_session, name="session_add")
     router.add_get(f"/{SLUG}/{SESSION}/edit", session_form, name="session_edit")
     router.add_post(f"/{SLUG}/{SESSION}/edit", save_session)
     router.add_post(f"/{SLUG}/{SESSION}/lock", lock_session, name="session_lock")
@@ -199,6 +207,30 @@ async def _uploaded_file(request: web.Request) -> tuple[str, str, bytes]:
 
 
 # -- sessions -----------------------------------------------------------------------------------
+
+
+async def add_session(request: web.Request) -> web.StreamResponse:
+    """One session added by hand: its id from the form, or made from its title."""
+    require_organizer(request)
+    data = await load_summit(request)
+    form = await request.post()
+    title = str(form.get("title", "")).strip()
+    session_id = str(form.get("id", "")).strip() or session_id_for(title)
+    session = Session(
+        id=session_id,
+        title=title,
+        moderator=str(form.get("moderator", "")).strip(),
+        track=str(form.get("track", "")),
+        description=str(form.get("description", "")).strip(),
+    ).replace(**placement_from_form(data.summit, form))
+
+    def add(current: SummitData) -> tuple[None, SessionChange]:
+        if session.id in current.sessions:
+            raise Conflict(f"there is already a session {session.id!r}; give another id")
+        return None, ([session], [])
+
+    await request.app[SUMMITS].update(data.summit.slug, add)
+    raise web.HTTPSeeOther(urls.session(data.summit.slug, session.id))
 
 
 async def session_form(request: web.Request) -> web.Response:
