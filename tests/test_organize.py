@@ -668,3 +668,19 @@ async def test_organizer_pages_escape_what_people_typed(
         page = await olga.get(path)
         assert XSS not in page.text, path
         assert ESCAPED_XSS in page.text, path
+
+
+async def test_one_browser_makes_a_few_proposals_a_day_not_hundreds(
+    site: RunningApp, browser: OpenBrowser
+) -> None:
+    visitor = await browser()
+    for i in range(10):
+        page = await visitor.post("/osd/unconference", {"title": f"Idea {i}"})
+        assert page.status == 303, i
+    page = await visitor.post("/osd/unconference", {"title": "One too many"})
+    assert page.status == 429 and "10 proposals a day" in page.text
+    other = await browser()  # another participant is not held back
+    assert (await other.post("/osd/unconference", {"title": "Mine"})).status == 303
+    olga = await browser("olga")  # nor are organizers
+    for i in range(11):
+        assert (await olga.post("/osd/unconference", {"title": f"Slot {i}"})).status == 303

@@ -108,6 +108,10 @@ class SummitKeys:
         """Counter, incremented by every change to `text`."""
         return self._key("textversion")
 
+    def proposals_by(self, participant_id: str) -> str:
+        """Counter of the proposals one participant made today (it expires)."""
+        return self._key(f"proposals:{participant_id}")
+
     @property
     def text_changes(self) -> str:
         """Sorted set: session id -> the `text_version` of its latest change."""

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .. import urls
 from ..app_keys import CLOCK, SUMMITS
-from ..errors import InvalidInput
+from ..errors import InvalidInput, RateLimited, StoreUnavailable
 from ..lifecycle import by_room
 from ..rendering import render
 from ..schedule import (
@@ -24,11 +24,14 @@ from ..schedule import (
     Summit,
     check_session_id,
 )
+from ..store import UNAVAILABLE
 from ..summit_store import SessionChange, SummitData
-from ..web_security import require_organizer
+from ..web_security import PARTICIPANT_ID, current_user, require_organizer
 from .summits import SLUG, load_summit
 
 MAX_PROPOSALS = 500
+PROPOSALS_PER_PARTICIPANT = 10
+PROPOSAL_WINDOW = 24 * 3600
 MAX_FREE_SLOTS = 300
 
 
@@ -96,6 +99,26 @@ async def board(request: web.Request) -> web.Response:
     return render(request, "unconference.html", context)
 
 
+async def _count_proposal(request: web.Request, slug: str) -> None:
+    """A participant makes a few proposals a day, not hundreds: one browser cannot fill the
+    board for everyone. Organizers are not counted."""
+    user = current_user(request)
+    if user is not None and user.is_organizer:
+        return
+    key = request.app[SUMMITS].keys(slug).proposals_by(request[PARTICIPANT_ID])
+    try:
+        pipe = request.app[SUMMITS].client.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, PROPOSAL_WINDOW, nx=True)
+        count, _ = await pipe.execute()
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"cannot take a proposal now: {exc}") from exc
+    if int(count) > PROPOSALS_PER_PARTICIPANT:
+        raise RateLimited(
+            f"{PROPOSALS_PER_PARTICIPANT} proposals a day from one browser; ask an organizer"
+        )
+
+
 def _field(form: object, name: str, limit: int, *, required: bool = False) -> str:
     value = str(form.get(name, "")).strip()  # type: ignore[attr-defined]
     if required and not value:
@@ -110,6 +133,7 @@ async def propose(request: web.Request) -> web.StreamResponse:
     if sum(1 for s in data.sessions.values() if s.origin is Origin.PROPOSAL) >= MAX_PROPOSALS:
         raise InvalidInput("this summit has as many proposals as it can take")
     form = await request.post()
+    await _count_proposal(request, data.summit.slug)
     proposal = Session(
         id="",
         title=_field(form, "title", TITLE_MAX, required=True),
