@@ -684,3 +684,16 @@ async def test_one_browser_makes_a_few_proposals_a_day_not_hundreds(
     olga = await browser("olga")  # nor are organizers
     for i in range(11):
         assert (await olga.post("/osd/unconference", {"title": f"Slot {i}"})).status == 303
+
+
+async def test_a_closed_pad_that_a_new_file_drops_stays_read_only(
+    site: RunningApp, browser: OpenBrowser, clock: SetClock
+) -> None:
+    clock.set(berlin(4, 9, 50))  # s1 and s2 ended at 9:40; the grace period is a minute
+    olga = await browser("olga")
+    keep = "id,title,room,start,end\ns3,Storage quotas,Room A,2026-05-04 10:00,2026-05-04 10:40\n"
+    page = await olga.upload("osd", "later.csv", keep)
+    assert page.status == 200, page.plain
+    s1, s4 = await session(site, "s1"), await session(site, "s4")
+    assert not s1.scheduled and s1.lock is Lock.LOCKED  # it was read-only: it stays so
+    assert not s4.scheduled and s4.lock is Lock.FOLLOW  # still to come: an open idea now

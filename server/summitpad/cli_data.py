@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from .accounts import AccountStore, Role
 from .cli_options import setting_option
 from .data_access import open_data
 from .errors import InvalidInput, StoreUnavailable, SummitpadError
+from .lifecycle import is_read_only
 from .schedule import DEFAULT_TEMPLATE, Room, Summit, Track, slugify
 from .schedule_import import describe_changes, merge_import, parse_schedule
 from .settings import Settings
@@ -115,7 +116,10 @@ def summit_load(slug: str, file: Path, dry_run: bool, **options: Any) -> None:
         imported = parse_schedule(data.summit, await asyncio.to_thread(file.read_bytes), file.name)
         report = describe_changes(data, imported)
         if not dry_run:
-            await store.update(slug, lambda current: merge_import(current, imported))
+            now, grace = datetime.now(UTC), timedelta(seconds=settings.grace_period)
+            await store.update(slug, lambda current: merge_import(
+                current, imported, lambda s: is_read_only(s, now, grace)
+            ))
         click.echo(("would change: " if dry_run else "") + report.summary())
 
     run(options, work)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from .schedule import (
     DESCRIPTION_MAX,
     NAME_MAX,
     TITLE_MAX,
+    Lock,
     Origin,
     Session,
     Summit,
@@ -275,13 +276,26 @@ def _check_overlaps(summit: Summit, placed: list[tuple[Session, Record]],
 # -- merging ----------------------------------------------------------------------------------
 
 
-def merge_import(current: SummitData, imported: ImportedSchedule) -> tuple[Summit | None,
-                                                                            SessionChange]:
+def never(_: Session) -> bool:
+    return False
+
+
+def merge_import(
+    current: SummitData, imported: ImportedSchedule, closed: Callable[[Session], bool] = never
+) -> tuple[Summit | None, SessionChange]:
     """The change that applies an imported schedule to the summit as stored, for
     `SummitStore.update`. Nothing is deleted: a schedule session missing from the file is taken
-    off the schedule and keeps its pad; proposals missing from it are left alone."""
+    off the schedule and keeps its pad; proposals missing from it are left alone. A session
+    taken off the schedule whose pad was `closed` (read-only) is locked, so that it stays so."""
     summit, written, _ = _plan(current, imported)
-    return summit, (written, [])
+    kept = []
+    for session in written:
+        before = current.sessions.get(session.id)
+        if before is not None and before.scheduled and not session.scheduled and closed(before):
+            session = session.replace(lock=Lock.LOCKED)
+        kept.append(session)
+    return summit, (kept, [])
+
 
 
 def describe_changes(current: SummitData, imported: ImportedSchedule) -> ImportReport:

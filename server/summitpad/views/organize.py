@@ -5,14 +5,15 @@ and get JSON when they ask for it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from .. import urls
-from ..app_keys import SUMMITS
+from ..app_keys import CLOCK, SETTINGS, SUMMITS
 from ..errors import Conflict, InvalidInput
+from ..lifecycle import is_read_only
 from ..rendering import render
 from ..schedule import (
     DEFAULT_COLOUR,
@@ -178,8 +179,13 @@ async def upload_schedule(request: web.Request) -> web.StreamResponse:
     # A large file takes a while to check: off the event loop, so pads keep flowing.
     imported = await asyncio.to_thread(parse_schedule, data.summit, body, filename, content_type)
     report = describe_changes(data, imported)
+    now, grace = request.app[CLOCK].now(), timedelta(seconds=request.app[SETTINGS].grace_period)
+
+    def closed(session: Session) -> bool:
+        return is_read_only(session, now, grace)
+
     stored = await request.app[SUMMITS].update(
-        data.summit.slug, lambda current: merge_import(current, imported)
+        data.summit.slug, lambda current: merge_import(current, imported, closed)
     )
     if wants_json(request):
         return web.json_response({"report": report.to_json(), "version": stored.version})
