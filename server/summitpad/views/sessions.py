@@ -43,7 +43,7 @@ def _room(request: web.Request, summit: Summit) -> Room:
     return room
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def qr_svg(url: str) -> Markup:
     """A QR code of `url` as inline SVG (it scales with its box; no JavaScript needed)."""
     code = segno.make(url, error="m")
