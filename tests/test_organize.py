@@ -467,8 +467,21 @@ async def test_an_organizer_moves_a_session_and_a_moderator_cannot(
         page = await olga.post("/osd/s2/edit", {**move, **bad})
         assert page.status == 400, bad  # taken by s1, not a summit day, no such time, backwards
     assert await state() == before
-    unscheduled = await olga.post("/osd/s2/edit", {"title": "HA failover", "room": ""})
+    unscheduled = await olga.post("/osd/s2/edit", {"title": "HA failover", "room": "",
+                                                    "was_room": "room-b"})
     assert unscheduled.status == 303 and not (await session(site, "s2")).scheduled
+
+    # A form shown before someone else moved the session saves its title, not its old place.
+    shown = await olga.get("/osd/s3/edit")
+    fields = {f"was_{name}": tags(shown.text, "input", name=f"was_{name}")[0]["value"]
+              for name in ("room", "day", "start", "end")}
+    await site.app[SUMMITS].change_session("osd", "s3", start=berlin(6, 15), end=berlin(6, 16))
+    page = await olga.post("/osd/s3/edit", {
+        "title": "Quotas", "room": fields["was_room"], "day": fields["was_day"],
+        "start": fields["was_start"], "end": fields["was_end"], **fields})
+    assert page.status == 303
+    s3 = await session(site, "s3")
+    assert (s3.title, s3.start) == ("Quotas", berlin(6, 15))
 
     bob = await browser("bob")  # moderates s1: what, not where
     assert (await bob.post("/osd/s1/edit", {"title": "Storage roadmap", **move})).status == 303
@@ -674,11 +687,14 @@ async def test_one_browser_makes_a_few_proposals_a_day_not_hundreds(
     site: RunningApp, browser: OpenBrowser
 ) -> None:
     visitor = await browser()
+    for _ in range(3):  # refused proposals do not count
+        assert (await visitor.post("/osd/unconference", {"title": ""})).status == 400
     for i in range(10):
         page = await visitor.post("/osd/unconference", {"title": f"Idea {i}"})
         assert page.status == 303, i
     page = await visitor.post("/osd/unconference", {"title": "One too many"})
     assert page.status == 429 and "10 proposals a day" in page.text
+    assert "Too many proposals" in page.text
     other = await browser()  # another participant is not held back
     assert (await other.post("/osd/unconference", {"title": "Mine"})).status == 303
     olga = await browser("olga")  # nor are organizers

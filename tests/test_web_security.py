@@ -74,3 +74,33 @@ async def test_join_links_use_the_address_people_came_to_when_no_public_url_is_s
         html = await page.text()
     assert "pads.venue.lan:8080/osd/s1" in html
     assert "127.0.0.1" not in html
+
+
+async def test_an_unreadable_form_behind_a_good_csrf_header_is_a_400_too(app: RunningApp) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(app.http_url + "/login") as page:
+            token = csrf_of(await page.text())
+        for content_type in ("multipart/form-data", "application/x-www-form-urlencoded; "
+                             "charset=bogus"):
+            headers = {"Content-Type": content_type, "X-CSRF-Token": token}
+            async with http.post(app.http_url + "/login", data=b"x=1",
+                                 headers=headers) as response:
+                assert response.status == 400, content_type
+                assert "the form cannot be read" in await response.text()
+
+
+async def test_a_strange_host_header_never_reaches_a_link(start_app: StartApp) -> None:
+    app = await start_app()
+    store = app.app[SUMMITS]
+    await store.create(Summit("osd", "OSD", dt.date(2030, 1, 7), dt.date(2030, 1, 7),
+                              rooms=(Room("a", "A"),)))
+    await store.save_session("osd", Session("s1", "One"))
+    async with aiohttp.ClientSession() as http:
+        for host in ("x" * 3000, "evil.example/x?y#"):
+            async with http.get(app.http_url + "/osd/s1/projector",
+                                headers={"Host": host}) as page:
+                assert page.status == 200
+                html = await page.text()
+            assert "evil.example" not in html and "x" * 300 not in html
+            assert "127.0.0.1:8080/osd/s1" in html  # the configured default instead

@@ -38,6 +38,7 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 1024
 LOGIN_MAX_AGE = 14 * 24 * 3600  # seconds a browser stays logged in
 API_TOKEN_PREFIX = "spt_"
+_FIRST_GENERATION = "0"  # of an account written before accounts had generations
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -237,9 +238,9 @@ class AccountStore:
     async def _holder(self, login: str) -> str:
         """What a login or token stores: the account and its generation."""
         record = await self._record(login)
-        if "generation" not in record:
+        if "login" not in record:
             raise InvalidInput(f"there is no account {login[:60]!r}")
-        return f"{login} {record['generation']}"
+        return f"{login} {record.get('generation', _FIRST_GENERATION)}"
 
     async def _user_of(self, holder: bytes | str | None) -> User | None:
         """The account a stored login or token belongs to, if it is still the same account."""
@@ -250,7 +251,7 @@ class AccountStore:
             record = await self._record(check_login(login))
         except InvalidInput:
             return None
-        if not generation or record.get("generation") != generation:
+        if not generation or record.get("generation", _FIRST_GENERATION) != generation:
             return None  # replaced since: a new password ends every login and token
         return self._user(record)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .clock import Clock
-from .errors import NotFound, StoreUnavailable
+from .errors import InvalidInput, NotFound, StoreUnavailable
 from .lifecycle import is_read_only
 from .pad_template import template_update
 from .schedule import parse_session_pad_id
@@ -50,6 +50,7 @@ class PadRules:
         """The terms of many pads, reading each summit once. Pads whose terms cannot be
         known now (the store does not answer, the session is gone) are left out."""
         summits: dict[str, SummitData | None] = {}
+        unreadable: set[str] = set()
         found_terms = {}
         for pad_id in pad_ids:
             found = parse_session_pad_id(pad_id)
@@ -57,12 +58,15 @@ class PadRules:
                 found_terms[pad_id] = BARE_PAD
                 continue
             slug, session_id = found
+            if slug in unreadable:
+                continue
             if slug not in summits:
                 try:
                     summits[slug] = await self.summits.load(slug)
                 except NotFound:
                     summits[slug] = None
-                except StoreUnavailable:
+                except (StoreUnavailable, InvalidInput):
+                    unreadable.add(slug)  # once per round, not once per pad
                     continue
             data = summits[slug]
             if data is None:

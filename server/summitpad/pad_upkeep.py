@@ -32,6 +32,9 @@ async def save_text(summits: SummitStore, pad: LivePad) -> None:
     except StoreUnavailable as exc:
         log.warning("pad %s: search text not saved: %s", pad.pad_id, exc)
         return
+    except Exception:
+        log.exception("pad %s: search text not saved", pad.pad_id)
+        return
     if session_id in data.sessions:
         await summits.save_text(slug, session_id, pad.text())
 
@@ -59,4 +62,7 @@ async def keep_pads_in_step(
             for pad in registry:
                 if pad.text_changed:
                     pad.text_changed = False
-                    await save_text(summits, pad)
+                    try:
+                        await save_text(summits, pad)
+                    except Exception:
+                        log.exception("pad %s: search text not saved", pad.pad_id)

@@ -92,6 +92,15 @@ def render(
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+async def read_form(request: web.Request) -> Any:
+    """The request's form; InvalidInput (400) for a body that cannot be parsed as one (a
+    multipart body without its boundary, cut short, an unknown charset)."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError) as exc:
+        raise InvalidInput(f"the form cannot be read: {exc}"[:200]) from exc
+
+
 @web.middleware
 async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every error as a page (or JSON for API clients), never as a traceback."""

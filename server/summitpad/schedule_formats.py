@@ -21,8 +21,6 @@ MAX_PROBLEMS = 50
 TIME_FORMS = "write 2026-05-04 09:00, 2026-05-04T09:00 or 2026-05-04T09:00+02:00"
 CSV_COLUMNS = ("id", "title", "track", "room", "date", "start", "end", "duration", "moderator",
                "description")
-# Fields of our own session JSON (the archive's) that an import accepts and ignores: the lock,
-# origin and proposer of a stored session are kept.
 _SCHEDULE_FIELDS = ("date", "start", "end", "duration", "room")
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

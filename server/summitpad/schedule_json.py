@@ -20,6 +20,8 @@ from .schedule_formats import (
     set_texts,
 )
 
+# Fields of our own session JSON (the archive's) that an import accepts and ignores: the lock,
+# origin and proposer of a stored session are kept.
 _IGNORED_JSON_FIELDS = frozenset({"origin", "proposed_by", "lock"})
 
 _JSON_TOP = ("summit", "tracks", "rooms", "sessions")

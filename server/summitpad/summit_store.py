@@ -116,6 +116,8 @@ class SummitStore:
                 found.append((await self.load(slug)).summit)
             except NotFound:
                 continue  # deleted meanwhile
+            except InvalidInput as exc:  # stored by an older version with other rules
+                log.error("summit %s cannot be read: %s", slug, exc)
         return sorted(found, key=lambda s: (s.start_date, s.name))
 
     async def load(self, slug: str) -> SummitData:
@@ -254,8 +256,9 @@ class SummitStore:
             cached = self._notes.get(slug)
             if cached is not None and cached.version == version:
                 return cached
-            if cached is not None:
+            if cached is not None and cached.version < version:
                 return await self._refresh_notes(slug, cached)
+            # Nothing cached, or the counter went back (keys deleted, a restore): read it all.
             pipe = self.client.pipeline(transaction=True)
             pipe.get(keys.text_version)
             pipe.hgetall(keys.text)

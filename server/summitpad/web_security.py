@@ -32,7 +32,7 @@ from aiohttp import web
 from . import rendering
 from .accounts import LOGIN_MAX_AGE, AccountStore, User, token_digest
 from .app_keys import SETTINGS
-from .errors import ConfigurationError, Forbidden, InvalidInput, StoreUnavailable, Unauthorized
+from .errors import ConfigurationError, Forbidden, StoreUnavailable, Unauthorized
 from .keys import secret_key
 from .schedule import Session
 from .store import UNAVAILABLE
@@ -183,11 +183,7 @@ async def _authenticate(request: web.Request) -> None:
 async def _check_csrf(request: web.Request) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.content_type in _FORMS:
-        try:
-            form = await request.post()
-        except (ValueError, LookupError) as exc:  # no boundary, cut short, unknown charset
-            raise InvalidInput(f"the form cannot be read: {exc}"[:200]) from exc
-        value = form.get(CSRF_FIELD)
+        value = (await rendering.read_form(request)).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not _csrf_matches(request, sent):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again")

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..rendering import render
+from ..rendering import read_form, render
 from ..web_security import (
     ACCOUNTS,
     clear_login_cookie,
@@ -55,7 +55,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 async def login_post(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     login = str(form.get("login", "")).strip()
     password = str(form.get("password", ""))
     next_path = safe_next(str(form.get("next", "")))

@@ -14,7 +14,7 @@ from .. import urls
 from ..app_keys import CLOCK, SETTINGS, SUMMITS
 from ..errors import Conflict, InvalidInput
 from ..lifecycle import is_read_only
-from ..rendering import render
+from ..rendering import read_form, render
 from ..schedule import (
     DEFAULT_COLOUR,
     DEFAULT_TEMPLATE,
@@ -130,7 +130,7 @@ async def new_summit_form(request: web.Request) -> web.Response:
 
 async def create_summit(request: web.Request) -> web.StreamResponse:
     require_organizer(request)
-    form = await request.post()
+    form = await read_form(request)
     slug = str(form.get("slug", "")).strip().lower()
     summit = summit_from_form(form, slug)
     await request.app[SUMMITS].create(summit)
@@ -166,7 +166,7 @@ def _summit_form_context(data: SummitData, **extra: Any) -> dict[str, Any]:
 async def save_summit(request: web.Request) -> web.StreamResponse:
     require_organizer(request)
     data = await load_summit(request)
-    summit = summit_from_form(await request.post(), data.summit.slug)
+    summit = summit_from_form(await read_form(request), data.summit.slug)
     await request.app[SUMMITS].save_summit(summit)
     raise web.HTTPSeeOther(urls.summit_admin(summit.slug))
 
@@ -196,7 +196,7 @@ async def _uploaded_file(request: web.Request) -> tuple[str, str, bytes]:
     if request.content_length is not None and request.content_length > MAX_UPLOAD:
         raise InvalidInput(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
     if request.content_type == "multipart/form-data":
-        form = await request.post()
+        form = await read_form(request)
         field = form.get("file")
         if field is None or isinstance(field, str | bytes | bytearray):
             raise InvalidInput("choose a schedule file (CSV, JSON or iCalendar) to upload")
@@ -219,7 +219,7 @@ async def add_session(request: web.Request) -> web.StreamResponse:
     """One session added by hand: its id from the form, or made from its title."""
     require_organizer(request)
     data = await load_summit(request)
-    form = await request.post()
+    form = await read_form(request)
     title = str(form.get("title", "")).strip()
     session_id = str(form.get("id", "")).strip() or session_id_for(title)
     session = Session(
@@ -253,7 +253,7 @@ async def save_session(request: web.Request) -> web.StreamResponse:
     data = await load_summit(request)
     session = data.session(check_session_id(request.match_info["session"]))
     user = require_moderator(request, session)
-    form = await request.post()
+    form = await read_form(request)
     changes: dict[str, Any] = {
         "title": str(form.get("title", session.title)).strip(),
         "description": str(form.get("description", session.description)).strip(),
@@ -261,10 +261,21 @@ async def save_session(request: web.Request) -> web.StreamResponse:
     if user.is_organizer:
         changes["moderator"] = str(form.get("moderator", session.moderator)).strip()
         changes["track"] = str(form.get("track", session.track))
-        if "room" in form:
+        if placement_changed(form):
             changes.update(placement_from_form(data.summit, form))
     await request.app[SUMMITS].change_session(data.summit.slug, session.id, **changes)
     raise web.HTTPSeeOther(urls.session(data.summit.slug, session.id))
+
+
+PLACEMENT_FIELDS = ("room", "day", "start", "end")
+
+
+def placement_changed(form: Any) -> bool:
+    """Whether the form moves the session: its fields differ from the ones it was shown with
+    (`was_<field>`), so saving a title never undoes a move made meanwhile."""
+    return "room" in form and any(
+        str(form.get(name, "")) != str(form.get(f"was_{name}", "")) for name in PLACEMENT_FIELDS
+    )
 
 
 def placement_from_form(summit: Summit, form: Any) -> dict[str, Any]:
@@ -300,7 +311,7 @@ async def lock_session(request: web.Request) -> web.StreamResponse:
     data = await load_summit(request)
     session = data.session(check_session_id(request.match_info["session"]))
     require_moderator(request, session)
-    form = await request.post()
+    form = await read_form(request)
     try:
         lock = Lock(str(form.get("lock", "")))
     except ValueError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime
 
 from aiohttp import web
@@ -123,9 +124,14 @@ def site_url(request: web.Request) -> str:
     """The base of the links people type or scan (QR codes, calendar events): the public URL,
     or, when none is set, the address this request came to (never 127.0.0.1 to a phone)."""
     settings = request.app[SETTINGS]
-    if settings.public_url_given:
+    if settings.public_url_given or not _HOST.fullmatch(request.host):
         return settings.public_url
     return f"{request.scheme}://{request.host}"
+
+
+# A host name or address with an optional port: nothing else from a Host header goes into a
+# link, a QR code or a calendar.
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
 
 
 def summit_prefix(request: web.Request) -> str:

@@ -13,7 +13,7 @@ from .. import urls
 from ..app_keys import CLOCK, SUMMITS
 from ..errors import InvalidInput, RateLimited, StoreUnavailable
 from ..lifecycle import by_room
-from ..rendering import render
+from ..rendering import read_form, render
 from ..schedule import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -28,6 +28,11 @@ from ..store import UNAVAILABLE
 from ..summit_store import SessionChange, SummitData
 from ..web_security import PARTICIPANT_ID, current_user, require_organizer
 from .summits import SLUG, load_summit
+
+
+class TooManyProposals(RateLimited):
+    title = "Too many proposals"
+
 
 MAX_PROPOSALS = 500
 PROPOSALS_PER_PARTICIPANT = 10
@@ -114,7 +119,7 @@ async def _count_proposal(request: web.Request, slug: str) -> None:
     except UNAVAILABLE as exc:
         raise StoreUnavailable(f"cannot take a proposal now: {exc}") from exc
     if int(count) > PROPOSALS_PER_PARTICIPANT:
-        raise RateLimited(
+        raise TooManyProposals(
             f"{PROPOSALS_PER_PARTICIPANT} proposals a day from one browser; ask an organizer"
         )
 
@@ -132,8 +137,7 @@ async def propose(request: web.Request) -> web.StreamResponse:
     data = await load_summit(request)
     if sum(1 for s in data.sessions.values() if s.origin is Origin.PROPOSAL) >= MAX_PROPOSALS:
         raise InvalidInput("this summit has as many proposals as it can take")
-    form = await request.post()
-    await _count_proposal(request, data.summit.slug)
+    form = await read_form(request)
     proposal = Session(
         id="",
         title=_field(form, "title", TITLE_MAX, required=True),
@@ -142,6 +146,7 @@ async def propose(request: web.Request) -> web.StreamResponse:
         moderator=_field(form, "name", NAME_MAX),
         origin=Origin.PROPOSAL,
     )
+    await _count_proposal(request, data.summit.slug)  # only proposals that are well formed
     chosen: list[str] = []
 
     def add(current: SummitData) -> tuple[None, SessionChange]:
@@ -159,7 +164,7 @@ async def place(request: web.Request) -> web.StreamResponse:
     require_organizer(request)
     data = await load_summit(request)
     session = data.session(check_session_id(request.match_info["session"]))
-    form = await request.post()
+    form = await read_form(request)
     room_id, _, times = str(form.get("slot", "")).partition("|")
     start_text, _, end_text = times.partition("|")
     try:
