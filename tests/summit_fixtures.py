@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html.parser import HTMLParser
@@ -27,7 +29,7 @@ from summitpad.schedule import Room, Session, Summit, Track
 from summitpad.store import PadStore
 from summitpad.summit_store import SummitData, SummitStore
 
-from .support import eventually
+from .support import RunningApp, eventually
 
 PASSWORD = "correct horse battery"
 XSS = "<script>alert(1)</script>"
@@ -235,3 +237,26 @@ async def round_trip(client: PadClient, heard: Heard) -> None:
     seen = heard.step2
     await client.send(protocol.encode_step1(client.doc.get_state()))
     await eventually(lambda: heard.step2 > seen)
+
+
+OpenBrowser = Callable[..., Awaitable[Browser]]
+
+
+@asynccontextmanager
+async def browsers(site: RunningApp) -> AsyncIterator[OpenBrowser]:
+    """`await open_browser(login=None, app=None)`: a cookie-keeping client of `site` (or of
+    another app), logged in as `login` if given; all closed on the way out."""
+    opened: list[Browser] = []
+
+    async def open_browser(login: str | None = None, app: RunningApp | None = None) -> Browser:
+        browser = Browser((app or site).http_url)
+        opened.append(browser)
+        if login:
+            await browser.log_in(login)
+        return browser
+
+    try:
+        yield open_browser
+    finally:
+        for browser in opened:
+            await browser.close()

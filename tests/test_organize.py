@@ -21,8 +21,10 @@ from .summit_fixtures import (
     ESCAPED_XSS,
     XSS,
     Browser,
+    OpenBrowser,
     add_people,
     berlin,
+    browsers,
     csrf_of,
     listen,
     round_trip,
@@ -37,9 +39,6 @@ TEMPLATE_TEXT = "Agenda\n\nNotes\n"
 
 StartApp = Callable[..., Awaitable[RunningApp]]
 Connect = Callable[..., Awaitable[PadClient]]
-OpenBrowser = Callable[..., Awaitable[Browser]]
-
-
 @pytest.fixture
 def clock() -> SetClock:
     return SetClock(berlin(4, 9, 10))
@@ -55,18 +54,8 @@ async def site(start_app: StartApp, clock: SetClock) -> RunningApp:
 
 @pytest.fixture
 async def browser(site: RunningApp) -> AsyncIterator[OpenBrowser]:
-    opened: list[Browser] = []
-
-    async def open_browser(login: str | None = None) -> Browser:
-        browser = Browser(site.http_url)
-        opened.append(browser)
-        if login:
-            await browser.log_in(login)
-        return browser
-
-    yield open_browser
-    for browser in opened:
-        await browser.close()
+    async with browsers(site) as open_browser:
+        yield open_browser
 
 
 @pytest.fixture

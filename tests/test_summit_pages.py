@@ -24,9 +24,10 @@ from .summit_fixtures import (
     ESCAPED_XSS,
     SUMMIT,
     XSS,
-    Browser,
+    OpenBrowser,
     add_people,
     berlin,
+    browsers,
     classes,
     listen,
     round_trip,
@@ -59,20 +60,9 @@ async def site(start_app: StartApp, clock: SetClock) -> RunningApp:
 
 
 @pytest.fixture
-async def browser(site: RunningApp) -> AsyncIterator[Callable[..., Awaitable[Browser]]]:
-    """Open a browser on `site` (or another app), logged in as `login` if given."""
-    opened: list[Browser] = []
-
-    async def open_browser(login: str | None = None, app: RunningApp | None = None) -> Browser:
-        browser = Browser((app or site).http_url)
-        opened.append(browser)
-        if login:
-            await browser.log_in(login)
-        return browser
-
-    yield open_browser
-    for browser in opened:
-        await browser.close()
+async def browser(site: RunningApp) -> AsyncIterator[OpenBrowser]:
+    async with browsers(site) as open_browser:
+        yield open_browser
 
 
 # -- the summits and the board ----------------------------------------------------------------

@@ -30,18 +30,20 @@ const common = {
   write: true
 }
 
+const buildScript = name => esbuild.build({
+  ...common,
+  entryPoints: [`src/${name}.js`],
+  outfile: path.join(outdir, `${name}.js`),
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2020',
+  define: { 'process.env.NODE_ENV': '"production"' },
+  banner: { js: `/* summitpad ${name}.js: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
+})
+
 const results = []
 for (const name of ENTRIES) {
-  results.push(await esbuild.build({
-    ...common,
-    entryPoints: [`src/${name}.js`],
-    outfile: path.join(outdir, `${name}.js`),
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2020',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    banner: { js: `/* summitpad ${name}.js: built from web/ by build.mjs; third-party licenses: ${LICENSES} */` }
-  }))
+  results.push(await buildScript(name))
   results.push(await esbuild.build({
     ...common,
     entryPoints: [`src/${name}.css`],
@@ -51,17 +53,7 @@ for (const name of ENTRIES) {
   }))
 }
 
-for (const name of SCRIPTS) {
-  results.push(await esbuild.build({
-    ...common,
-    entryPoints: [`src/${name}.js`],
-    outfile: path.join(outdir, `${name}.js`),
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2020',
-    banner: { js: `/* summitpad ${name}.js: built from web/ by build.mjs */` }
-  }))
-}
+for (const name of SCRIPTS) results.push(await buildScript(name))
 
 // ---- third-party notices: every npm package that contributed a file to any bundle ----
 
