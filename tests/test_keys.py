@@ -131,7 +131,7 @@ def test_keys_of_a_pad() -> None:
 
 
 def all_keys(keys: PadKeys) -> list[str]:
-    return [keys.log, keys.snap, keys.lease, keys.channel]
+    return [keys.log, keys.snap, keys.lease, keys.channel, keys.ro]
 
 
 def hash_tag(key: str) -> str:
@@ -147,7 +147,7 @@ def hash_tag(key: str) -> str:
 def test_all_keys_share_the_hash_tag_and_the_prefix(prefix: str, pad_id: str) -> None:
     keys = pad_keys(prefix, pad_id)
     built = all_keys(keys)
-    assert len(set(built)) == 4
+    assert len(set(built)) == len(PAD_KEY_KINDS)
     for key in built:
         assert hash_tag(key) == f"pad:{pad_id}"
         assert key.startswith(prefix + ":{pad:")
@@ -173,7 +173,7 @@ def test_pad_keys_checks_the_pad_id() -> None:
 @given(prefixes, pad_ids)
 def test_parse_pad_key_round_trip(prefix: str, pad_id: str) -> None:
     keys = pad_keys(prefix, pad_id)
-    for key, kind in zip(all_keys(keys), ("log", "snap", "lease", "live"), strict=True):
+    for key, kind in zip(all_keys(keys), ("log", "snap", "lease", "live", "ro"), strict=True):
         assert parse_pad_key(key) == (prefix, pad_id, kind)
 
 

@@ -36,7 +36,17 @@ from .rendering import PAGE_CONTEXT, STATIC_DIR, TEMPLATES, create_environment, 
 from .settings import Settings
 from .store import PadStore, connect
 from .summit_store import SummitStore
-from .views import account, organize, pad_socket, pages, sessions, summits, unconference
+from .views import (
+    account,
+    organize,
+    pad_export,
+    pad_socket,
+    pages,
+    read_only,
+    sessions,
+    summits,
+    unconference,
+)
 from .web_security import security_middleware, setup_security, template_context
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     organize.add_routes(app.router)
     summits.add_routes(app.router)
     unconference.add_routes(app.router)
+    read_only.add_routes(app.router)
+    pad_export.add_routes(app.router)
     sessions.add_routes(app.router)  # last: /<summit>/<session> matches what the others do not
     return app
 

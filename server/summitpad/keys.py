@@ -14,7 +14,7 @@ from .errors import NotFound
 PAD_ID_PATTERN = r"[A-Za-z0-9_.\-]{1,100}"
 _PAD_ID = re.compile(PAD_ID_PATTERN)
 
-PAD_KEY_KINDS = ("log", "snap", "lease", "live")
+PAD_KEY_KINDS = ("log", "snap", "lease", "live", "ro")
 
 
 def check_pad_id(pad_id: str) -> str:
@@ -53,6 +53,11 @@ class PadKeys:
     def channel(self) -> str:
         """Pub/sub channel carrying a pad's updates and awareness between nodes."""
         return self._key("live")
+
+    @property
+    def ro(self) -> str:
+        """The pad's read-only id (see `read_only_key` for the way back)."""
+        return self._key("ro")
 
 
 def pad_keys(prefix: str, pad_id: str) -> PadKeys:
@@ -116,6 +121,11 @@ class SummitKeys:
     def text_changes(self) -> str:
         """Sorted set: session id -> the `text_version` of its latest change."""
         return self._key("textchanges")
+
+
+def read_only_key(prefix: str, ro_id: str) -> str:
+    """The pad id that read-only id `ro_id` shows."""
+    return f"{prefix}:ro:{ro_id}"
 
 
 def summit_index_key(prefix: str) -> str:

@@ -30,7 +30,7 @@ from . import protocol
 from .awareness import AwarenessRelay
 from .compaction import Compaction
 from .connection import Connection, frame
-from .errors import NeedsResync, ProtocolError, StoreUnavailable, UpdateRejected
+from .errors import Forbidden, NeedsResync, ProtocolError, StoreUnavailable, UpdateRejected
 from .keys import PadKeys
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
@@ -142,7 +142,12 @@ class LivePad:
         if isinstance(message, SyncMessage):
             if message.kind is SyncType.STEP1:
                 self._enqueue(("step1", conn, message.payload))
-            elif not (conn.read_only or self.read_only):
+            elif conn.read_only:
+                # A viewer's client answers the server's step 1 with a step 2 like any
+                # other: that is dropped. An update is an attempt to edit: refused.
+                if message.kind is SyncType.UPDATE:
+                    raise Forbidden(READ_ONLY)
+            elif not self.read_only:
                 self._enqueue(("update", conn, message.payload))
         elif isinstance(message, protocol.AwarenessMessage):
             entries = protocol.decode_awareness(message.payload)
@@ -357,12 +362,13 @@ class LivePad:
         if read_only == self.read_only:
             return
         self.read_only = read_only
-        message = (
-            protocol.encode_auth_denied(READ_ONLY)
-            if read_only
-            else protocol.encode_auth_granted(READ_WRITE)
-        )
-        self._broadcast(message)
+        if read_only:
+            self._broadcast(protocol.encode_auth_denied(READ_ONLY))
+        else:
+            granted = frame(protocol.encode_auth_granted(READ_WRITE))
+            for conn in self.connections:
+                if not conn.read_only:  # a read-only connection stays so
+                    conn.send(granted)
         log.info("pad %s: %s", self.pad_id, "read-only" if read_only else "writable again")
 
     def text(self) -> str:
@@ -392,7 +398,7 @@ class LivePad:
         if conn.closed:
             return
         self.connections.add(conn)
-        if self.read_only:
+        if self.read_only or conn.read_only:
             conn.send_message(protocol.encode_auth_denied(READ_ONLY))
         conn.send_message(protocol.encode_step1(self.doc.get_state()))
         self._send_awareness_snapshot(conn)

@@ -29,7 +29,7 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 # First path segments the site itself uses: no summit may take them.
 RESERVED_SLUGS = frozenset(
-    {"p", "ws", "static", "login", "logout", "api", "admin", "new", "healthz", "readyz",
+    {"p", "ro", "ws", "static", "login", "logout", "api", "admin", "new", "healthz", "readyz",
      "metrics", "summits", "account", "favicon.ico", "robots.txt"}
 )
 # Second path segments of a summit's own pages: no session may take them.

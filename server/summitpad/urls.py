@@ -76,6 +76,30 @@ def pad(pad_id: str) -> str:
     return f"/p/{pad_id}"
 
 
+def pad_read_only(pad_id: str) -> str:
+    """Leads to the pad's read-only page (its read-only id is made on the first visit)."""
+    return f"/p/{pad_id}/ro"
+
+
+def session_read_only(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/ro"
+
+
+def read_only(ro_id: str) -> str:
+    return f"/ro/{ro_id}"
+
+
+def pad_export(pad_id: str, fmt: str) -> str:
+    return f"/p/{pad_id}/export.{fmt}"
+
+
+def session_export(slug: str, session_id: str, fmt: str) -> str:
+    return f"/{slug}/{session_id}/export.{fmt}"
+
+
+EXPORT_FORMATS = ("txt", "md", "html", "json", "yjs")
+
+
 def absolute(public_url: str, path: str) -> str:
     return public_url.rstrip("/") + path
 

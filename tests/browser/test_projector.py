@@ -36,7 +36,7 @@ expect.set_options(timeout=10_000)
 Connect = Callable[..., Awaitable[PadClient]]
 
 Y_TEXT = "() => window.summitpad.doc.getText('content').toString()"
-READ_ONLY_TEXT = "read-only — this session\u2019s notes are closed"
+READ_ONLY_TEXT = "read-only"
 FULL_HD = {"width": 1920, "height": 1080}
 # the notes fit their box: no scrolling
 FITS = """() => {

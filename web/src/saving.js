@@ -25,7 +25,7 @@ export const STATUS_TEXT = Object.freeze({
   saving: 'saving…',
   'not-saved': 'not saved — the server cannot store changes right now',
   offline: 'offline — changes will be saved when reconnected',
-  'read-only': 'read-only — this session’s notes are closed'
+  'read-only': 'read-only'
 })
 
 const CHECK_DELAY_MS = 100

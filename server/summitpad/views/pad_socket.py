@@ -1,8 +1,9 @@
-"""`/ws/<pad-id>`: the y-websocket endpoint."""
+"""`/ws/<pad-id>`: the y-websocket endpoint (and `serve_pad`, which `/ws/ro/<ro-id>` shares)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -31,8 +32,26 @@ def _origin_of(url: str) -> str:
 
 
 async def pad_socket(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
     pad_id = check_pad_id(request.match_info["pad_id"])
+
+    async def find_pad() -> str:
+        return pad_id
+
+    return await serve_pad(request, find_pad)
+
+
+async def serve_pad(
+    request: web.Request,
+    find_pad: Callable[[], Awaitable[str]],
+    *,
+    read_only: bool = False,
+    shown_as: str | None = None,
+) -> web.StreamResponse:
+    """Connect the websocket of `request` to the pad `find_pad` names (its errors close the
+    websocket with their code). A `read_only` connection is told so on joining and closed
+    (4403) if it sends an update; `shown_as` is the name the client knows the pad by (a
+    read-only id): nothing sent to the client then names the pad itself."""
+    settings = request.app[SETTINGS]
     if not origin_allowed(request, settings.public_url):
         raise Forbidden(f"websocket from origin {request.headers['Origin']!r} refused")
     if request.app[SHUTTING_DOWN].is_set():
@@ -44,9 +63,11 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
         heartbeat=30.0,
     )
     await ws.prepare(request)
-    peer = f"{request.remote} pad {pad_id}"
+    peer = f"{request.remote} " + (f"read-only {shown_as}" if shown_as else "pad")
     registry = request.app[REGISTRY]
     try:
+        pad_id = await find_pad()
+        peer = f"{peer} of pad {pad_id}" if shown_as else f"{peer} {pad_id}"
         pad = await registry.acquire(pad_id)
     except Exception as exc:
         error = exc if isinstance(exc, SummitpadError) else SummitpadError("cannot load the pad")
@@ -54,7 +75,8 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
             log.warning("refusing %s: %s", peer, exc)
         else:
             log.exception("refusing %s: loading the pad failed", peer)
-        await ws.close(code=error.close_code, message=str(error).encode()[:120])
+        reason = str(error) if shown_as is None else error.title  # str() may name the pad
+        await ws.close(code=error.close_code, message=reason.encode()[:120])
         return ws
     conn = Connection(
         ws,
@@ -63,6 +85,7 @@ async def pad_socket(request: web.Request) -> web.StreamResponse:
         send_limit=settings.send_buffer_limit,
         rate=settings.messages_per_second,
         burst=settings.message_burst,
+        read_only=read_only,
     )
     pad.join(conn)
     try:
