@@ -21,14 +21,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 
 from .errors import Conflict, InvalidInput, StoreUnavailable
 from .keys import api_token_key, login_key, user_index_key, user_key
 from .schedule import NAME_MAX, Session
-from .store import UNAVAILABLE
+from .store import UNAVAILABLE, as_text
 
 T = TypeVar("T")
 
@@ -133,8 +133,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class AccountStore:
@@ -190,7 +188,7 @@ class AccountStore:
 
     async def _record(self, login: str) -> dict[str, str]:
         raw = await self._call(lambda: self.client.hgetall(user_key(self.prefix, login)))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
     @staticmethod
     def _user(record: dict[str, str]) -> User | None:
@@ -209,7 +207,7 @@ class AccountStore:
     async def users(self) -> list[User]:
         """Every account, by login."""
         logins = sorted(
-            _text(m)
+            as_text(m)
             for m in await self._call(lambda: self.client.smembers(user_index_key(self.prefix)))
         )
         users = []
@@ -246,7 +244,7 @@ class AccountStore:
         """The account a stored login or token belongs to, if it is still the same account."""
         if holder is None:
             return None
-        login, _, generation = _text(holder).partition(" ")
+        login, _, generation = as_text(holder).partition(" ")
         try:
             record = await self._record(check_login(login))
         except InvalidInput:

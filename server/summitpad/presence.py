@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from .errors import StoreUnavailable
 from .keys import PadKeys, nodes_key, presence_key
 from .pads import PadRegistry
-from .store import UNAVAILABLE
+from .store import UNAVAILABLE, as_text
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ class Presence:
             )
             pipe = self.client.pipeline(transaction=False)
             for node in nodes:
-                name = node.decode() if isinstance(node, bytes) else str(node)
-                pipe.hmget(presence_key(self.prefix, name), pad_ids)
+                pipe.hmget(presence_key(self.prefix, as_text(node)), pad_ids)
             replies = await pipe.execute()
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot read who is here: {exc}") from exc

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 
 from .errors import NotFound, StoreUnavailable
 from .keys import pad_keys, read_only_key
-from .store import UNAVAILABLE
+from .store import UNAVAILABLE, as_text
 
 # "r" and 27 url-safe characters: 160 random bits. ("ro" is a reserved summit slug.)
 RO_ID_BYTES = 20
@@ -36,8 +36,6 @@ def is_ro_id(value: str) -> bool:
     return bool(_RO_ID.fullmatch(value))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class ReadOnlyIds:
@@ -53,7 +51,7 @@ class ReadOnlyIds:
         try:
             existing = await self.client.get(keys.ro)
             if existing is not None:
-                return _text(existing)
+                return as_text(existing)
             candidate = new_ro_id()
             while not await self.client.set(read_only_key(self.prefix, candidate), pad_id,
                                             nx=True):
@@ -65,7 +63,7 @@ class ReadOnlyIds:
             winner = await self.client.get(keys.ro)
             if winner is None:
                 raise StoreUnavailable("the pad's read-only id vanished; try again")
-            return _text(winner)
+            return as_text(winner)
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"Valkey/Redis cannot answer now: {exc}") from exc
 
@@ -77,7 +75,7 @@ class ReadOnlyIds:
             pad_id = await self.client.get(read_only_key(self.prefix, ro_id))
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"Valkey/Redis cannot answer now: {exc}") from exc
-        return None if pad_id is None else _text(pad_id)
+        return None if pad_id is None else as_text(pad_id)
 
     async def require_pad_of(self, ro_id: str) -> str:
         """The pad that `ro_id` shows; NotFound (without echoing anything stored) if none."""

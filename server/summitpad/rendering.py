@@ -56,7 +56,7 @@ def create_environment() -> jinja2.Environment:
 
 def _hm(at: datetime | None, summit: Summit) -> str:
     """A time as the summit's clocks show it: 09:30."""
-    return summit.local(at).strftime("%H:%M") if at else ""
+    return summit.hm(at)
 
 
 def _weekday(day: date) -> str:

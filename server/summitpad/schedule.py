@@ -240,6 +240,10 @@ class Summit:
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self._tz)
 
+    def hm(self, at: datetime | None) -> str:
+        """A time as the summit's clocks show it: 09:30 ("" for none)."""
+        return self.local(at).strftime("%H:%M") if at else ""
+
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.id == track_id), None)
 

@@ -264,7 +264,7 @@ def _check_overlaps(summit: Summit, placed: list[tuple[Session, Record]],
         for start, end, session, record in in_room:
             if running is not None and start < running[0]:
                 problems.at = record.at
-                until = summit.local(running[0]).strftime("%H:%M")
+                until = summit.hm(running[0])
                 problems.add(f"{record.field('start')}: {quote(record.start_text)}: room "
                              f"{quote(room.name if room else room_id)} is taken then by "
                              f"{running[2].where} ({quote(running[1].title, 40)}, until "

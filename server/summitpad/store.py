@@ -191,6 +191,11 @@ class PadStore:
         await self._call(self.client.ping)
 
 
+def as_text(value: Any) -> str:
+    """A reply of redis-py as text, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _update_field(fields: Any) -> bytes:
     # XRANGE entries come back as [id, [field, value, ...]] (RESP2) or {field: value} (RESP3).
     if isinstance(fields, dict):

@@ -26,7 +26,7 @@ from redis import exceptions as redis_errors
 from .errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from .keys import SummitKeys, summit_index_key
 from .schedule import Session, Summit, check_session, check_slug, overlaps
-from .store import UNAVAILABLE
+from .store import UNAVAILABLE, as_text
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def check_schedule(summit: Summit, sessions: Mapping[str, Session]) -> list[str]
         room = summit.room(before.room)
         problems.append(
             f"session {after.id!r}: room {room.name if room else before.room!r} is taken by "
-            f"session {before.id!r} until {summit.local(before.end).strftime('%H:%M')}"  # type: ignore[arg-type]
+            f"session {before.id!r} until {summit.hm(before.end)}"
         )
     return problems
 
@@ -107,7 +107,7 @@ class SummitStore:
             members = await self.client.smembers(summit_index_key(self.prefix))
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot read the summits: {exc}") from exc
-        return sorted(_text(m) for m in members)
+        return sorted(as_text(m) for m in members)
 
     async def summits(self) -> list[Summit]:
         found = []
@@ -145,7 +145,7 @@ class SummitStore:
         data = SummitData(
             summit=Summit.from_json(json.loads(meta)),
             sessions={
-                _text(k): Session.from_json(json.loads(v)) for k, v in raw_sessions.items()
+                as_text(k): Session.from_json(json.loads(v)) for k, v in raw_sessions.items()
             },
             version=int(raw_version or 0),
         )
@@ -184,7 +184,7 @@ class SummitStore:
                     raw = await pipe.hgetall(keys.sessions)
                     current = SummitData(
                         Summit.from_json(json.loads(meta)),
-                        {_text(k): Session.from_json(json.loads(v)) for k, v in raw.items()},
+                        {as_text(k): Session.from_json(json.loads(v)) for k, v in raw.items()},
                         0,
                     )
                     new_summit, (written, deleted) = change(current)
@@ -265,7 +265,7 @@ class SummitStore:
             raw_version, raw = await pipe.execute()
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot read the notes of summit {slug!r}: {exc}") from exc
-        texts = {_text(k): _text(v) for k, v in raw.items()}
+        texts = {as_text(k): as_text(v) for k, v in raw.items()}
         notes = Notes(texts, {k: v.casefold() for k, v in texts.items()}, int(raw_version or 0))
         self._notes[slug] = notes
         return notes
@@ -278,7 +278,7 @@ class SummitStore:
         ))
         if not changed:
             return cached
-        ids = [_text(member) for member, _ in changed]
+        ids = [as_text(member) for member, _ in changed]
         values = await self.client.hmget(keys.text, ids)
         texts, folded = dict(cached.texts), dict(cached.folded)
         for session_id, value in zip(ids, values, strict=True):
@@ -286,12 +286,8 @@ class SummitStore:
                 texts.pop(session_id, None)
                 folded.pop(session_id, None)
             else:
-                texts[session_id] = _text(value)
+                texts[session_id] = as_text(value)
                 folded[session_id] = texts[session_id].casefold()
         notes = Notes(texts, folded, max(int(score) for _, score in changed))
         self._notes[slug] = notes
         return notes
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -143,8 +143,8 @@ async def signage_feed(request: web.Request) -> web.Response:
             "title": s.title,
             "start": _iso(s.start),
             "end": _iso(s.end),
-            "start_local": summit.local(s.start).strftime("%H:%M"),  # type: ignore[arg-type]
-            "end_local": summit.local(s.end).strftime("%H:%M"),  # type: ignore[arg-type]
+            "start_local": summit.hm(s.start),
+            "end_local": summit.hm(s.end),
             "day_local": summit.local(s.start).strftime("%a %d %b"),  # type: ignore[arg-type]
             "moderator": s.moderator,
             "track": {"id": track.id, "name": track.name, "colour": track.colour}

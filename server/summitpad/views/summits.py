@@ -110,7 +110,7 @@ async def board_activity(request: web.Request) -> web.Response:
     states = {c.session.id: c.state for row in grid.rows for c in row.cells
               if c and c.session and c.state}
     body = {
-        "now": summit.local(now).strftime("%H:%M"),
+        "now": summit.hm(now),
         "states": states,
         "here": {s.id: counts[summit.pad_id(s.id)] for s in cells
                  if counts.get(summit.pad_id(s.id))},
