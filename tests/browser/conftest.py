@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 from summitpad.app_keys import SUMMITS
+from summitpad.client import PadClient
 from summitpad.clock import SetClock
 from summitpad.schedule import Room, Session, Summit, Track
 
@@ -38,6 +40,23 @@ PHONE = {"width": 390, "height": 844}
 
 # Console errors every page may log, matched against "<text> @ <url>".
 EXPECTED_CONSOLE_ERRORS: tuple[str, ...] = ()
+
+# The shared text as the page's JavaScript sees it.
+Y_TEXT = "() => window.summitpad.doc.getText('content').toString()"
+Connect = Callable[..., Awaitable[PadClient]]
+HERE = Path(__file__).resolve().parent
+
+expect.set_options(timeout=10_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here drives Chromium: marked `browser`, skipped (saying why) without it."""
+    missing = pytest.mark.skip(reason=f"{CHROMIUM} is missing: `make chromium` installs it")
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            if not HAVE_CHROMIUM:
+                item.add_marker(missing)
 
 OpenPage = Callable[..., Awaitable[Any]]
 

@@ -18,14 +18,7 @@ from summitpad.clock import SetClock
 from summitpad.schedule import Room, Session, Summit, Track
 
 from ..support import RunningApp, eventually
-from .conftest import CHROMIUM, HAVE_CHROMIUM, LAPTOP, OpenPage
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"{CHROMIUM} is missing: `make chromium`"),
-]
-
-expect.set_options(timeout=10_000)
+from .conftest import LAPTOP, OpenPage
 
 DAY = date(2030, 6, 11)
 XSS = "<img src=x onerror=window.__xss=1>"

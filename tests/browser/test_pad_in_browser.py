@@ -17,29 +17,16 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 from summitpad.app import create_app
-from summitpad.client import PadClient
 from summitpad.settings import Settings
 
 from ..support import RunningApp, eventually, free_port
-from .conftest import CHROMIUM, HAVE_CHROMIUM, PHONE, OpenPage
+from .conftest import PHONE, Y_TEXT, Connect, OpenPage
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not HAVE_CHROMIUM, reason=f"{CHROMIUM} is missing: `make chromium` installs it"
-    ),
-]
-
-expect.set_options(timeout=10_000)
-
-Connect = Callable[..., Awaitable[PadClient]]
 StartApp = Callable[..., Awaitable[RunningApp]]
 
 SAVED = "all changes saved"
 XSS_NAME = "<img src=x onerror=window.__xss=1>"
 
-# the JavaScript side's view of the shared text
-Y_TEXT = "() => window.summitpad.doc.getText('content').toString()"
 Y_DELTA = "() => window.summitpad.doc.getText('content').toDelta()"
 
 

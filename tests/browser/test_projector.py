@@ -11,31 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from playwright.async_api import Page, expect
-from summitpad.client import PadClient
 from summitpad.schedule import Lock
 
-from .conftest import CHROMIUM, HAVE_CHROMIUM, OpenPage, SummitOnClock, summit_time
+from .conftest import Y_TEXT, Connect, OpenPage, SummitOnClock, summit_time
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not HAVE_CHROMIUM, reason=f"{CHROMIUM} is missing: `make chromium` installs it"
-    ),
-]
-
-expect.set_options(timeout=10_000)
-
-Connect = Callable[..., Awaitable[PadClient]]
-
-Y_TEXT = "() => window.summitpad.doc.getText('content').toString()"
 READ_ONLY_TEXT = "read-only"
 FULL_HD = {"width": 1920, "height": 1080}
 # the notes fit their box: no scrolling

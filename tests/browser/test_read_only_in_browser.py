@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from playwright.async_api import expect
-from summitpad.client import PadClient
 
 from ..support import RunningApp, eventually
-from .conftest import CHROMIUM, HAVE_CHROMIUM, OpenPage
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not HAVE_CHROMIUM, reason=f"{CHROMIUM} is missing: `make chromium` installs it"
-    ),
-]
-
-expect.set_options(timeout=10_000)
-
-Connect = Callable[..., Awaitable[PadClient]]
-Y_TEXT = "() => window.summitpad.doc.getText('content').toString()"
+from .conftest import Y_TEXT, Connect, OpenPage
 
 
 async def test_the_read_only_page_follows_the_pad_and_takes_no_typing(

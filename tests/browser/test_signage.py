@@ -7,27 +7,13 @@ first one, session a, session b (a new pad on a new connection), and "No more se
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Page, expect
-from summitpad.client import PadClient
 
-from .conftest import CHROMIUM, HAVE_CHROMIUM, OpenPage, SummitOnClock, summit_time
-from .test_projector import FITS, FULL_HD, Y_TEXT, open_at
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not HAVE_CHROMIUM, reason=f"{CHROMIUM} is missing: `make chromium` installs it"
-    ),
-]
-
-expect.set_options(timeout=10_000)
-
-Connect = Callable[..., Awaitable[PadClient]]
+from .conftest import Y_TEXT, Connect, OpenPage, SummitOnClock, summit_time
+from .test_projector import FITS, FULL_HD, open_at
 
 # the QR code is a real SVG drawing (not an unknown element named "svg") of a useful size
 DRAWN_QR = """() => {
