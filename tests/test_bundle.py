@@ -1,9 +1,10 @@
 """The committed front-end bundle is what web/ builds today.
 
-server/summitpad/static/pad.js, pad.css, projector.js, projector.css and pad.licenses.txt are built
-from web/ and committed (so that running summitpad needs no Node). This rebuilds them with the real
-build script into a temporary directory and compares bytes: the build is deterministic, so any
-difference means that web/ changed without `make bundle`.
+server/summitpad/static/pad.js, pad.css, projector.js, projector.css, board.js, history.js,
+history.css and pad.licenses.txt are built from web/ and committed (so that running summitpad
+needs no Node). This rebuilds them with the real build script into a temporary directory and
+compares bytes: the build is deterministic, so any difference means that web/ changed without
+`make bundle`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .support import ROOT
 WEB = ROOT / "web"
 STATIC = ROOT / "server" / "summitpad" / "static"
 BUNDLE = (
-    "pad.js", "pad.css", "projector.js", "projector.css", "board.js", "pad.licenses.txt"
+    "pad.js", "pad.css", "projector.js", "projector.css", "board.js", "history.js",
+    "history.css", "pad.licenses.txt",
 )
 NODE = shutil.which("node")
 

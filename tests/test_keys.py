@@ -128,10 +128,14 @@ def test_keys_of_a_pad() -> None:
     assert keys.snap == "sp:{pad:notes-1}:snap"
     assert keys.lease == "sp:{pad:notes-1}:lease"
     assert keys.channel == "sp:{pad:notes-1}:live"
+    assert keys.chat == "sp:{pad:notes-1}:chat"
+    assert keys.chat_rate("Ab_c-1234567890x") == "sp:{pad:notes-1}:chatrate:Ab_c-1234567890x"
+    assert hash_tag(keys.chat_rate("x")) == "pad:notes-1"
 
 
 def all_keys(keys: PadKeys) -> list[str]:
-    return [keys.log, keys.snap, keys.lease, keys.channel, keys.ro]
+    return [keys.log, keys.snap, keys.lease, keys.channel, keys.ro, keys.chat, keys.hist,
+            keys.ckpt, keys.saved, keys.authors]
 
 
 def hash_tag(key: str) -> str:
@@ -173,7 +177,7 @@ def test_pad_keys_checks_the_pad_id() -> None:
 @given(prefixes, pad_ids)
 def test_parse_pad_key_round_trip(prefix: str, pad_id: str) -> None:
     keys = pad_keys(prefix, pad_id)
-    for key, kind in zip(all_keys(keys), ("log", "snap", "lease", "live", "ro"), strict=True):
+    for key, kind in zip(all_keys(keys), PAD_KEY_KINDS, strict=True):
         assert parse_pad_key(key) == (prefix, pad_id, kind)
 
 

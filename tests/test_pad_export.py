@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ import pytest
 from pycrdt import Doc, Text
 from summitpad import urls
 from summitpad.app_keys import SUMMITS
+from summitpad.chat import ChatEntry
 from summitpad.client import PadClient
 from summitpad.clock import SetClock
 from summitpad.pad_export import (
@@ -35,7 +37,7 @@ from summitpad.pad_export import (
 )
 from summitpad.pad_export_html import to_html
 
-from .summit_fixtures import XSS, berlin, seed_summit
+from .summit_fixtures import ESCAPED_XSS, XSS, berlin, seed_summit
 from .support import RunningApp, eventually
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
@@ -52,6 +54,12 @@ SESSION = SessionInfo(
     end="2026-05-04T09:40:00+02:00", when="Mon 04 May 2026 09:00-09:40 (Europe/Berlin)",
     moderator="Bob Builder", description="Where storage goes & why",
 )
+# The pad's chat: 07:05:00 and 07:05:12.345 UTC on the session's day, and one a day later.
+CHAT = [
+    ChatEntry("1777878300000-0", "ann", "Ann <b>", "#1d4ed8", "Hello & welcome"),
+    ChatEntry("1777878312345-0", "zed", "<img src=x onerror=alert(1)>", "#475467", XSS),
+    ChatEntry("1777964700000-1", "bob", "Bob", "red; x", "next day"),
+]
 
 # The pad: (text, attributes) runs as Quill writes them; a line's format sits on its "\n".
 RUNS: list[tuple[str, dict[str, Any] | None]] = [
@@ -110,9 +118,9 @@ def exports() -> dict[str, str | bytes]:
         "txt": to_text(content),
         "md": to_markdown(content),
         "html": to_html(content, title=SESSION.title, session=SESSION, authors=AUTHORS,
-                        exported_at="2026-05-04T07:45:00Z"),
+                        exported_at="2026-05-04T07:45:00Z", chat=CHAT),
         "json": to_json(content, pad_id="osd.s1", exported_at=AT, session=SESSION,
-                        authors=AUTHORS),
+                        authors=AUTHORS, chat=CHAT),
         "yjs": to_yjs(doc),
     }
 
@@ -170,11 +178,16 @@ def test_html_is_standalone_and_escaped() -> None:
     assert '<a href="mailto:ann@example.org" rel="noopener noreferrer">' in page
     assert "<title>Storage &lt;roadmap&gt;</title>" in page
     assert "Where storage goes &amp; why" in page and "Room A" in page
-    assert "src=" not in page and "<link" not in page and "@import" not in page
+    assert not re.search(r"<\w[^>]*\ssrc=", page)  # escaped text may say "src=", no tag does
+    assert "<img" not in page and "<link" not in page and "@import" not in page
     assert "background: #1d4ed8" in page and 'title="Ann &lt;b&gt;"' in page
     assert "url(x)" not in page  # Bob's colour was not a colour
     assert "<h2>Storage roadmap</h2>" in page and '<ul class="checklist">' in page
     assert "<pre><code>def f():\n    return &#x27;&lt;b&gt;&#x27;</code></pre>" in page
+    assert '<span class="name" style="color: #1d4ed8">Ann &lt;b&gt;</span>: Hello &amp; welcome' \
+        in page
+    assert "&lt;img src=x onerror=alert(1)&gt;</span>: " + ESCAPED_XSS in page
+    assert "red; x" not in page  # not a colour: grey
 
 
 def test_json_export() -> None:
@@ -188,6 +201,12 @@ def test_json_export() -> None:
     assert body["authors"] == {
         "ann": {"name": "Ann <b>", "colour": "#1d4ed8"}, "bob": {"name": "Bob", "colour": None}
     }
+    assert [m["text"] for m in body["chat"]] == ["Hello & welcome", XSS, "next day"]
+    assert body["chat"][1] == {
+        "id": "1777878312345-0", "time": "2026-05-04T07:05:12Z", "author": "zed",
+        "name": "<img src=x onerror=alert(1)>", "colour": "#475467", "text": XSS,
+    }
+    assert body["chat"][2]["colour"] == "#475467"
 
 
 def test_yjs_state_loads_into_a_fresh_doc() -> None:
@@ -316,8 +335,9 @@ async def test_a_session_pad_exports_with_its_session(
 
 @pytest.mark.parametrize("path", [
     "/p/notes/export.exe", "/p/notes/export.TXT", "/p/notes/export.txt?rev=3",
-    "/p/notes/export.txt?rev=", "/osd/nope/export.txt", "/osd/s1/export.pdf",
-    "/nosummit/s1/export.txt", "/p/osd.nope/export.md",
+    "/p/notes/export.txt?rev=", "/p/notes/export.json?rev=abc", "/p/notes/export.yjs?rev=-1",
+    "/osd/s1/export.md?rev=1", "/osd/nope/export.txt", "/osd/s1/export.pdf",
+    "/nosummit/s1/export.txt", "/p/osd.nope/export.md", "/p/osd.nope/export.md?rev=0",
 ])
 async def test_what_cannot_be_exported_is_not_found(
     app: RunningApp, http: aiohttp.ClientSession, path: str
@@ -325,8 +345,10 @@ async def test_what_cannot_be_exported_is_not_found(
     await seed_summit(app.app[SUMMITS])
     status, _, body = await fetch(http, app.http_url + path)
     assert status == 404, body
-    if "rev=" in path:
-        assert b"revisions are not kept yet" in body
+    if "rev=3" in path or "rev=1" in path:
+        assert b"does not exist (the pad has 0)" in body
+    elif "rev=" in path and "nope" not in path:
+        assert b"is not a revision" in body
 
 
 async def test_the_pages_link_to_the_exports(

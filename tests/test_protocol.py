@@ -24,6 +24,7 @@ from summitpad.protocol import (
     AuthMessage,
     AwarenessEntry,
     AwarenessMessage,
+    ChatMessage,
     Message,
     QueryAwarenessMessage,
     Reader,
@@ -35,6 +36,7 @@ from summitpad.protocol import (
     encode_auth_denied,
     encode_awareness,
     encode_awareness_entries,
+    encode_chat,
     encode_query_awareness,
     encode_step1,
     encode_step2,
@@ -48,7 +50,7 @@ from summitpad.settings import Settings
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-MESSAGE_TYPES = (SyncMessage, AwarenessMessage, AuthMessage, QueryAwarenessMessage)
+MESSAGE_TYPES = (SyncMessage, AwarenessMessage, AuthMessage, QueryAwarenessMessage, ChatMessage)
 MAX_DECODABLE = 2**56 - 1  # 8 varuint bytes of 7 bits each
 
 # A Yjs update, as pycrdt (Yrs) writes it: client 1 inserts "a" into the root text "t".
@@ -240,6 +242,8 @@ def encode(message: Message) -> bytes:
         return encode_awareness(message.payload)
     if isinstance(message, AuthMessage):
         return encode_auth_denied(message.denied_reason)
+    if isinstance(message, ChatMessage):
+        return encode_chat(message.body)
     return encode_query_awareness()
 
 

@@ -71,6 +71,7 @@ class _NoConnection:
     def __init__(self) -> None:
         self.closed = False
         self.read_only = False
+        self.author_id = "test"
         self.awareness_ids: set[int] = set()
 
     def close(self, error: Exception) -> None:

@@ -2,6 +2,7 @@
 //   pad.js + pad.css              the pad and session pages
 //   projector.js + projector.css  the projector view of a session and the signage of a room
 //   board.js                      keeps the summit board's now/next and activity current
+//   history.js + history.css      a pad's history page: the timeslider
 //   pad.licenses.txt              the licenses of the third-party code in all of them
 // Building twice from the same lockfile gives identical bytes.
 //   npm ci && npm run build
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const outdir = path.resolve(here, '..', 'server', 'summitpad', 'static')
 const LICENSES = 'pad.licenses.txt'
-const ENTRIES = ['pad', 'projector'] // a script and a stylesheet each
+const ENTRIES = ['pad', 'projector', 'history'] // a script and a stylesheet each
 const SCRIPTS = ['board'] // a script only: the page's styles are in site.css
 
 const common = {

@@ -38,8 +38,11 @@ from .store import PadStore, connect
 from .summit_store import SummitStore
 from .views import (
     account,
+    history,
     organize,
+    pad_authors,
     pad_export,
+    pad_import,
     pad_socket,
     pages,
     read_only,
@@ -84,6 +87,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     unconference.add_routes(app.router)
     read_only.add_routes(app.router)
     pad_export.add_routes(app.router)
+    pad_import.add_routes(app.router)
+    history.add_routes(app.router)
+    pad_authors.add_routes(app.router)
     sessions.add_routes(app.router)  # last: /<summit>/<session> matches what the others do not
     return app
 

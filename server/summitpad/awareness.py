@@ -119,10 +119,13 @@ class AwarenessRelay:
         self._slow = _Lane()
         self._last_fast = 0.0
 
-    def receive(self, entries: list[AwarenessEntry], *, local: bool) -> None:
-        """Entries from one of this node's connections (local) or from another node."""
+    def receive(self, entries: list[AwarenessEntry], *, local: bool) -> list[AwarenessEntry]:
+        """Entries from one of this node's connections (local) or from another node; returns
+        those taken (not older than what is known: a stock client echoes the states it was
+        sent, and an echo is never newer)."""
         changed, renewed = self.states.apply(entries)
         self._queue(changed, renewed, local=local)
+        return changed + renewed
 
     def remove(self, client_ids: set[int]) -> None:
         """A connection closed: clear its states for everybody."""

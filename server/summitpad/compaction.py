@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .errors import StoreUnavailable
+from .history_store import HistoryStore
 from .keys import PadKeys
 from .store import PadStore
 
@@ -30,6 +31,7 @@ class Compaction:
         ask_writer: Callable[[], None],
     ) -> None:
         self._store = store
+        self._history = HistoryStore(store.client)
         self._keys = keys
         self._after = after  # log entries that make a fold worth it
         self._ask_writer = ask_writer  # queues a "fold now" for the writer
@@ -50,8 +52,11 @@ class Compaction:
         self._background(self._write(doc, upto))
 
     async def fold_now(self, doc: bytes, upto: str) -> None:
-        """Fold unless the snapshot already holds everything (before unloading the pad)."""
-        if upto != self.folded_upto and await self._store.try_lease(self._keys):
+        """Fold before unloading the pad, even if the snapshot holds everything already: the
+        history takes what it lacks and the log is trimmed."""
+        if self._tasks:  # a fold of our own under way holds the lease: let it finish
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if await self._store.try_lease(self._keys):
             self._running = True
             await self._write(doc, upto)
 
@@ -66,6 +71,12 @@ class Compaction:
 
     async def _write(self, doc: bytes, upto: str) -> None:
         try:
+            try:
+                await self._history.extend(self._keys)
+            except StoreUnavailable:
+                raise
+            except Exception:  # the log keeps what the history lacks: try again next time
+                log.exception("pad %s: history not extended", self._keys.pad_id)
             if await self._store.compact(self._keys, doc, upto):
                 self.log_length = 1
                 self.folded_upto = upto

@@ -1,4 +1,5 @@
-"""One websocket of one browser tab: its bounded send queue, its rate limit, its awareness ids.
+"""One websocket of one browser tab: its bounded send queue, its rate limit, its awareness ids,
+and the participant (author id) it speaks for.
 
 Broadcasts write the same pre-framed bytes straight to every connection's transport: a message
 is encoded and framed once per pad, never once per connection. The transport's write buffer is
@@ -64,6 +65,7 @@ class Connection:
         "_send_limit",
         "_transport",
         "_ws",
+        "author_id",
         "awareness_ids",
         "closed",
         "closing",
@@ -82,6 +84,7 @@ class Connection:
         rate: float,
         burst: int,
         read_only: bool = False,
+        author_id: str = "",
     ) -> None:
         self._ws = ws
         self._transport = transport
@@ -89,6 +92,7 @@ class Connection:
         self._bucket = TokenBucket(rate, burst)
         self.peer = peer
         self.read_only = read_only
+        self.author_id = author_id  # the participant whose edits these are
         self.awareness_ids: set[int] = set()
         self.sent_recently = False
         self.closed = False

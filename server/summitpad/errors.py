@@ -123,6 +123,14 @@ class InvalidInput(SummitpadError):
         return super().__str__() + "\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
+class TooLarge(InvalidInput):
+    """An upload or an import past its size limit; nothing was changed."""
+
+    status = 413
+    close_code = CLOSE_MESSAGE_TOO_BIG
+    title = "Too large"
+
+
 class Conflict(SummitpadError):
     """The change collides with what is stored (a slug in use, a room already taken)."""
 

@@ -6,6 +6,9 @@ Messages on a pad's channel:
     A<node id> <awareness update>                  published by a node for its connections
     Q<node id>                                     "who is here?", from a node that just
                                                    subscribed; the others answer with an A
+    C<node id> <entry id> <chat message JSON>      written by the chat script (see `chat`);
+                                                   one lost in an outage is not read back:
+                                                   a client gets it when it next joins
 
 A node skips its own messages. Pub/sub drops messages while a connection is down, and a pad
 goes live before its subscription is confirmed, so after every (re)subscription (and every few
@@ -185,6 +188,10 @@ class Fanout:
                 node, payload = body.split(b" ", 1)
                 if node != self._node:
                     pad.receive_remote_awareness(payload)
+            elif kind == b"C":
+                node, entry_id, payload = body.split(b" ", 2)
+                if node != self._node:
+                    pad.receive_remote_chat(entry_id.decode(), payload)
             elif kind == b"Q" and body != self._node:
                 states = pad.local_awareness()
                 if states:

@@ -14,7 +14,7 @@ from .errors import NotFound
 PAD_ID_PATTERN = r"[A-Za-z0-9_.\-]{1,100}"
 _PAD_ID = re.compile(PAD_ID_PATTERN)
 
-PAD_KEY_KINDS = ("log", "snap", "lease", "live", "ro")
+PAD_KEY_KINDS = ("log", "snap", "lease", "live", "ro", "chat", "hist", "ckpt", "saved", "authors")
 
 
 def check_pad_id(pad_id: str) -> str:
@@ -55,9 +55,39 @@ class PadKeys:
         return self._key("live")
 
     @property
+    def authors(self) -> str:
+        """Hash: author id -> JSON of the name and colour they last wrote under."""
+        return self._key("authors")
+
+    @property
+    def hist(self) -> str:
+        """Stream of revisions, entry `0-<n>` for revision n (see history.py)."""
+        return self._key("hist")
+
+    @property
+    def ckpt(self) -> str:
+        """Sorted set of checkpoints: score n, member the revision number (8 bytes) + state."""
+        return self._key("ckpt")
+
+    @property
+    def saved(self) -> str:
+        """Hash of saved revisions: log id of their last entry -> JSON (label, who, when)."""
+        return self._key("saved")
+
+    @property
     def ro(self) -> str:
         """The pad's read-only id (see `read_only_key` for the way back)."""
         return self._key("ro")
+
+    @property
+    def chat(self) -> str:
+        """Stream of the pad's chat messages (field `m`: JSON of author, name, colour, text)."""
+        return self._key("chat")
+
+    def chat_rate(self, participant_id: str) -> str:
+        """Counter of the chat messages one participant sent to the pad lately (it expires).
+        Not a kind of its own for `parse_pad_key`: there is one per participant."""
+        return self._key(f"chatrate:{participant_id}")
 
 
 def pad_keys(prefix: str, pad_id: str) -> PadKeys:

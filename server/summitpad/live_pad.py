@@ -24,17 +24,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pycrdt import Doc, Text, TransactionEvent, merge_updates
+from pycrdt import Doc, Text, merge_updates
 
 from . import protocol
+from .author_names import AuthorNames
 from .awareness import AwarenessRelay
+from .chat import PadChat
 from .compaction import Compaction
 from .connection import Connection, frame
-from .errors import Forbidden, NeedsResync, ProtocolError, StoreUnavailable, UpdateRejected
+from .doc_changes import DocChanges
+from .errors import Forbidden, ProtocolError, StoreUnavailable, SummitpadError, UpdateRejected
 from .keys import PadKeys
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
-from .update_check import check_update
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +63,11 @@ class LivePad:
         self.pad_id = pad_id
         self.keys = keys
         self.store = store
-        self._changes: list[bytes] = []  # what a client's update changed, as updates
-        self._recording = False
         self._new_doc()
         self.connections: set[Connection] = set()
+        self.author_names = AuthorNames(store.client, keys)
         self.awareness = AwarenessRelay(self._broadcast, lambda p: publish_awareness(self, p))
+        self.chat = PadChat(pad_id, keys, store.client, store.node_id)
         self.last_id = _EMPTY_ID
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
@@ -89,12 +91,7 @@ class LivePad:
 
     def _new_doc(self) -> None:
         self.doc: Doc[Any] = Doc()
-        self.doc.get(TEXT_NAME, type=Text)
-        self.doc.observe(self._record)
-
-    def _record(self, event: TransactionEvent) -> None:
-        if self._recording:
-            self._changes.append(event.update)
+        self._changes = DocChanges(self.doc, self.doc.get(TEXT_NAME, type=Text))
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -116,6 +113,8 @@ class LivePad:
         """Stop the writer after it has written everything it holds."""
         await self.drain()
         self.awareness.close()
+        await self.author_names.close()
+        await self.chat.close()
         self._closed = True
         self._wake.set()
         if self._writer is not None:
@@ -138,7 +137,8 @@ class LivePad:
             conn.awareness_ids.clear()
 
     def receive(self, conn: Connection, message: Message) -> None:
-        """Handle one decoded message; raises ProtocolError for bad awareness payloads."""
+        """Handle one decoded message; raises ProtocolError for bad awareness payloads and
+        chat messages, Forbidden for what this connection may not do."""
         if isinstance(message, SyncMessage):
             if message.kind is SyncType.STEP1:
                 self._enqueue(("step1", conn, message.payload))
@@ -158,9 +158,15 @@ class LivePad:
                 )
             conn.awareness_ids.update(e.client_id for e in entries if not e.is_removal)
             conn.awareness_ids.difference_update(e.client_id for e in entries if e.is_removal)
-            self.awareness.receive(entries, local=True)
+            taken = self.awareness.receive(entries, local=True)
+            # Only the connection's own states name its author: not the echoes of others'.
+            self.author_names.seen(conn.author_id, (e.state for e in taken))
         elif isinstance(message, protocol.QueryAwarenessMessage):
             self._send_awareness_snapshot(conn)
+        elif isinstance(message, protocol.ChatMessage):
+            if conn.read_only:
+                raise Forbidden(READ_ONLY)
+            self.chat.receive(conn, message, locked=self.read_only)
         # Auth messages only ever go from server to client: a client's is ignored.
 
     # -- input from other nodes ---------------------------------------------------------------
@@ -176,6 +182,9 @@ class LivePad:
             return
         self.awareness.receive(entries, local=False)
 
+    def receive_remote_chat(self, entry_id: str, payload: bytes) -> None:
+        self.chat.receive_remote(entry_id, payload)
+
     def local_awareness(self) -> bytes | None:
         """The awareness states of this node's connections, encoded; None if there are none."""
         return self.awareness.snapshot(set().union(*(c.awareness_ids for c in self.connections)))
@@ -183,6 +192,16 @@ class LivePad:
     def catch_up(self) -> None:
         """Read whatever the log holds past `last_id` (after a pub/sub outage, say)."""
         self._enqueue(("catch_up",))
+
+    # -- edits made by the server -------------------------------------------------------------
+
+    async def edit(self, author: str, change: Callable[[Text], None]) -> None:
+        """Run `change` on the pad's text in one transaction, as an edit by `author`; returns
+        once it is durable and sent to every connection. Raises Forbidden while the pad is
+        read-only, and whatever `change` raises (then nothing is changed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(("edit", author, change, done))
+        await done
 
     # -- the writer ---------------------------------------------------------------------------
 
@@ -204,7 +223,8 @@ class LivePad:
                 self._idle.set()
 
     async def _process(self, batch: list[tuple[Any, ...]]) -> None:
-        updates: list[bytes] = []
+        by_author: dict[str, list[bytes]] = {}
+        edited: list[asyncio.Future[None]] = []
         for item in batch:
             kind = item[0]
             if kind == "remote":
@@ -214,10 +234,19 @@ class LivePad:
             elif kind == "update" and not self.read_only:
                 effective = self._validate(item[1], item[2])
                 if effective is not None:
-                    updates.append(effective)
-        if updates:
-            merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
-            await self._write(merged)
+                    by_author.setdefault(item[1].author_id, []).append(effective)
+            elif kind == "edit":
+                effective = self._edit(item[2], item[3])
+                if effective is not None:
+                    by_author.setdefault(item[1], []).append(effective)
+                edited.append(item[3])
+        if by_author:
+            await self._write(
+                [(a, u[0] if len(u) == 1 else merge_updates(*u)) for a, u in by_author.items()]
+            )
+        for done in edited:
+            if not done.done():
+                done.set_result(None)
         if self._tainted:
             await self._rebuild()
         # From here to the next batch the document equals the log up to last_id.
@@ -232,46 +261,46 @@ class LivePad:
 
     def _validate(self, conn: Connection, update: bytes) -> bytes | None:
         """Apply a client's update to the document and return what it changed: None if it
-        changed nothing (a reconnecting client's step 2, say) or does not apply, in which
-        case the sender is closed."""
+        changed nothing (a reconnecting client's step 2, say) or is refused, in which case
+        the sender is closed."""
         try:
-            reaches = check_update(update)
-        except UpdateRejected as exc:
+            return self._changes.apply_client_update(update, conn.author_id)
+        except SummitpadError as exc:
             conn.close(exc)
             return None
-        self._changes.clear()
-        self._recording = True
+        finally:
+            self._after_change()
+
+    def _edit(
+        self, change: Callable[[Text], None], done: asyncio.Future[None]
+    ) -> bytes | None:
+        """Run a server edit (see `edit`); its update, or None if it changed nothing."""
+        if self.read_only:
+            done.set_exception(Forbidden("the pad is read-only"))
+            return None
         try:
-            self.doc.apply_update(update)
+            return self._changes.run_edit(change)
         except Exception as exc:
-            # Yrs may have integrated part of the update before failing: the batch's good
-            # updates are written as usual, then the document is rebuilt from the store.
-            conn.close(UpdateRejected(f"update does not apply: {exc}"[:200]))
-            self._tainted = True
-            self._fresh_step2 = None
+            done.set_exception(exc)
             return None
         finally:
-            self._recording = False
-        if not self._changes:
-            if reaches and self._is_pending(reaches):
-                # It depends on edits this node does not have (it lags, or the client sent
-                # something broken): Yrs holds it aside. Drop it with the document rebuilt from
-                # the store; the client reconnects and sends it again in its sync step 2.
-                conn.close(NeedsResync("the update depends on edits this server does not have"))
-                self._tainted = True
-            return None
-        self._fresh_step2 = None
-        return self._changes[0] if len(self._changes) == 1 else merge_updates(*self._changes)
+            self._after_change()
 
-    def _is_pending(self, reaches: dict[int, int]) -> bool:
-        state = protocol.decode_state_vector(self.doc.get_state())
-        return any(state.get(client, 0) < clock for client, clock in reaches.items())
+    def _after_change(self) -> None:
+        if self._changes.changed or self._changes.tainted:
+            self._fresh_step2 = None
+        if self._changes.tainted:
+            # Part of a refused change may be in the document: the batch's good updates are
+            # written as usual, then the document is rebuilt from the store.
+            self._tainted = True
+            self._changes.tainted = False
 
-    async def _write(self, update: bytes) -> None:
+    async def _write(self, entries: list[tuple[str, bytes]]) -> None:
+        """Append (author, update) entries to the log, then broadcast them."""
         delay = _RETRY_FIRST
         while True:
             try:
-                appended = await self.store.append(self.keys, update)
+                appended = await self.store.append(self.keys, entries)
                 break
             except StoreUnavailable as exc:
                 if not self.unsaved:
@@ -291,7 +320,8 @@ class LivePad:
             self.catch_up()
         self.compaction.log_length = appended.log_length
         self.text_changed = True
-        self._broadcast_update(update)
+        for _, update in entries:
+            self._broadcast_update(update)
 
     async def _rebuild(self) -> None:
         """Replace the document with the stored pad (after an update failed half-way)."""

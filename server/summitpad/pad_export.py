@@ -9,6 +9,9 @@ italic, strike, code, link, author); each line ends with a "\\n" that carries th
 (header, list, code-block, blockquote, indent). Attributes read back from Yjs may be floats
 (header 1.0): `pad_content` turns whole floats back into ints.
 
+The JSON and HTML exports hold the pad's chat too (a list of `ChatEntry`, oldest first, read
+from the store by the caller); plain text and Markdown are the notes alone.
+
 Everything user-written is escaped: Markdown special characters are backslash-escaped so text
 cannot become markup or a link; only http(s) and mailto links survive, in every format.
 """
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pycrdt import Doc, Text
+
+from .chat import ChatEntry, clean_color
 
 TEXT_NAME = "content"
 FORMAT_NAME = "summitpad-pad"
@@ -181,6 +186,12 @@ def authors_of(authors: Mapping[str, Mapping[str, Any]]) -> dict[str, Author]:
     return checked
 
 
+def chat_time(entry: ChatEntry) -> str:
+    """When a chat message was sent, in ISO 8601 (UTC, to the second)."""
+    moment = datetime.fromtimestamp(entry.time / 1000, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def header_level(value: Any) -> int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= 6:
         return int(value)
@@ -206,19 +217,36 @@ def to_json(
     exported_at: datetime,
     session: SessionInfo | None = None,
     authors: Mapping[str, Mapping[str, Any]] | None = None,
+    chat: Sequence[ChatEntry] = (),
+    revision: int | None = None,
+    revisions: Sequence[Mapping[str, Any]] = (),
+    revisions_omitted: int = 0,
+    saved: Sequence[Mapping[str, Any]] = (),
 ) -> str:
+    """`revision`: the revision exported (None: the pad as it is); `revisions`: the time and
+    author of each revision up to it ({rev, time, author}), after `revisions_omitted` earlier
+    ones; `saved`: the saved revisions ({rev, label, name, time})."""
     body = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "pad": pad_id,
         "session": session.to_json() if session else None,
         "exported_at": exported_at.isoformat().replace("+00:00", "Z"),
+        "revision": revision,
         "text": content.text,
         "runs": [{"insert": run.insert, "attributes": run.attributes} for run in content.runs],
         "authors": {
             author_id: {"name": author.name, "colour": author.colour}
             for author_id, author in authors_of(authors or {}).items()
         },
+        "chat": [
+            {"id": entry.id, "time": chat_time(entry), "author": entry.author,
+             "name": entry.name, "colour": clean_color(entry.color), "text": entry.text}
+            for entry in chat
+        ],
+        "revisions": [dict(r) for r in revisions],
+        "revisions_omitted": revisions_omitted,
+        "saved": [dict(s) for s in saved],
     }
     return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 

@@ -2,15 +2,17 @@
 
 It opens offline, years later, from a file. All user text is escaped; only http(s) and mailto
 links become links (with rel="noopener noreferrer"); authorship colours come from the author
-map (id -> {name, colour}), and only colours of the form #rrggbb are used.
+map (id -> {name, colour}), and only colours of the form #rrggbb are used. The pad's chat, if
+it has any, follows the notes (times in UTC; names in their colour, checked again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from .chat import ChatEntry, clean_color
 from .pad_export import (
     Author,
     Line,
@@ -18,6 +20,7 @@ from .pad_export import (
     Run,
     SessionInfo,
     authors_of,
+    chat_time,
     header_level,
     safe_url,
 )
@@ -39,6 +42,12 @@ header { border-bottom: 1px solid #8884; margin-bottom: 1.5rem; }
 .pad ul.checklist li.checked::before { content: "\\2611\\00a0"; }
 .authors { border-top: 1px solid #8884; margin-top: 2rem; font-size: .9em; }
 .authors span { padding: 0 .3em; margin-right: .5em; }
+.chat { border-top: 1px solid #8884; margin-top: 2rem; }
+.chat h2 { font-size: 1.1em; }
+.chat ol { list-style: none; padding: 0; }
+.chat li { margin: 0 0 .3em; overflow-wrap: anywhere; }
+.chat time { color: #888; font-size: .85em; }
+.chat .name { font-weight: 600; }
 footer { color: #888; font-size: .8em; margin-top: 1rem; }
 """.strip()
 
@@ -121,6 +130,14 @@ def _blocks(
     return blocks
 
 
+def pad_blocks(
+    content: PadContent, authors: Mapping[str, Author], classes: Mapping[str, str]
+) -> str:
+    """The pad's lines as HTML blocks with no page around them (for the timeslider): the runs
+    of each author in `classes` in a span of that class (class names made by the caller)."""
+    return "\n".join(_blocks(content.lines, authors, classes))
+
+
 def _meta(session: SessionInfo | None) -> str:
     if session is None:
         return ""
@@ -136,6 +153,24 @@ def _meta(session: SessionInfo | None) -> str:
     return f'<dl class="meta">{items}</dl>{description}'
 
 
+def _chat(chat: Sequence[ChatEntry]) -> list[str]:
+    if not chat:
+        return []
+    items = []
+    day = ""
+    for entry in chat:
+        when = chat_time(entry)
+        shown = when[11:16] if when[:10] == day else f"{when[:10]} {when[11:16]}"
+        day = when[:10]
+        items.append(
+            f'<li><time datetime="{when}">{shown}</time> '
+            f'<span class="name" style="color: {clean_color(entry.color)}">'
+            f"{escape(entry.name)}</span>: {escape(entry.text)}</li>"
+        )
+    return ['<section class="chat">', "<h2>Chat</h2>", '<p class="meta">Times in UTC.</p>',
+            "<ol>", *items, "</ol>", "</section>"]
+
+
 def to_html(
     content: PadContent,
     *,
@@ -143,6 +178,7 @@ def to_html(
     session: SessionInfo | None = None,
     authors: Mapping[str, Mapping[str, Any]] | None = None,
     exported_at: str = "",
+    chat: Sequence[ChatEntry] = (),
 ) -> str:
     """The page; `title` is the session's title or the pad id, `exported_at` a display time."""
     checked = authors_of(authors or {})
@@ -175,6 +211,7 @@ def to_html(
     ]
     if legend:
         parts.append(f'<p class="authors">Authors: {legend}</p>')
+    parts += _chat(chat)
     if exported_at:
         parts.append(f"<footer>Exported from summitpad on {escape(exported_at)}</footer>")
     parts += ["</body>", "</html>", ""]

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 
+from pycrdt import Text
+
 from .fanout import Fanout
 from .keys import pad_keys
 from .live_pad import LivePad
@@ -61,6 +63,14 @@ class PadRegistry:
         if handle is not None:
             handle.cancel()
         return pad
+
+    async def edit(self, pad_id: str, author: str, change: Callable[[Text], None]) -> None:
+        """Change pad `pad_id` as `author` (see `LivePad.edit`), loading it if needed."""
+        pad = await self.acquire(pad_id)
+        try:
+            await pad.edit(author, change)
+        finally:
+            self.release(pad)
 
     def release(self, pad: LivePad) -> None:
         pad.users -= 1

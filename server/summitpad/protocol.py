@@ -8,6 +8,8 @@ A websocket frame of the y-websocket protocol holds one message:
     type 1    awareness:       varbytes(awareness update)
     type 2    auth:            varuint(0 = permission denied) varstring(reason)
     type 3    query awareness: (no body)
+    type 100  chat:            varstring(a JSON object with a string "kind")   summitpad's own;
+                                                             see `chat` for its kinds
 
     awareness update = varuint(count) { varuint(client id) varuint(clock) varstring(json) }
 
@@ -18,9 +20,10 @@ the websocket layer turns into a close with a code (see `errors`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from .errors import ProtocolError
 
@@ -30,7 +33,10 @@ class MessageType(IntEnum):
     AWARENESS = 1
     AUTH = 2
     QUERY_AWARENESS = 3
+    CHAT = 100  # summitpad's own: sent only to clients that ask for it (the stock one does not)
 
+
+MESSAGE_CHAT = MessageType.CHAT
 
 class SyncType(IntEnum):
     STEP1 = 0
@@ -63,7 +69,16 @@ class QueryAwarenessMessage:
     pass
 
 
-Message = SyncMessage | AwarenessMessage | AuthMessage | QueryAwarenessMessage
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    body: dict[str, Any]  # a JSON object whose "kind" is a string
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+
+Message = SyncMessage | AwarenessMessage | AuthMessage | QueryAwarenessMessage | ChatMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +205,8 @@ def decode_message(frame: bytes) -> Message:
         message = AuthMessage(reader.varstring())
     elif kind == MessageType.QUERY_AWARENESS:
         message = QueryAwarenessMessage()
+    elif kind == MessageType.CHAT:
+        message = ChatMessage(decode_chat_body(reader.varstring()))
     else:
         raise ProtocolError(f"unknown message type {kind}")
     if not reader.at_end:
@@ -238,6 +255,23 @@ def encode_auth_granted(scope: str) -> bytes:
 # An awareness message with no entries: harmless to every client, and it counts as traffic for
 # the client's 30-second silence check.
 KEEPALIVE = encode_awareness(write_varuint(0))
+
+
+def encode_chat(body: Mapping[str, Any]) -> bytes:
+    """A chat message: `body` as compact JSON (it must hold no lone surrogates)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return write_varuint(MessageType.CHAT) + write_varbytes(text.encode())
+
+
+def decode_chat_body(text: str) -> dict[str, Any]:
+    """The JSON object of a chat message; ProtocolError unless it is one with a string kind."""
+    try:
+        body = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("chat message is not JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
+        raise ProtocolError("chat message is not a JSON object with a string kind")
+    return body
 
 
 def decode_state_vector(state_vector: bytes) -> dict[int, int]:

@@ -15,6 +15,8 @@ from aiohttp import web
 
 from . import urls
 from .errors import InvalidInput, SummitpadError
+from .pad_import import ACCEPT as IMPORT_ACCEPT
+from .pad_import import MAX_BYTES as IMPORT_MAX_BYTES
 from .schedule import Summit
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ def create_environment() -> jinja2.Environment:
 
     env.globals["static_url"] = static_url
     env.globals["urls"] = urls
+    env.globals["pad_import"] = {"accept": IMPORT_ACCEPT, "max_bytes": IMPORT_MAX_BYTES}
     env.filters["hm"] = _hm
     env.filters["weekday"] = _weekday
     env.filters["ago"] = ago

@@ -2,7 +2,9 @@
 
     <prefix>:{pad:<id>}:snap   hash: doc = the folded state (one Yjs update),
                                upto = the last log id folded into it
-    <prefix>:{pad:<id>}:log    stream of updates (field `u`); those after `upto` are not folded
+    <prefix>:{pad:<id>}:log    stream of updates (field `u`, and `a`: the author id, empty for the
+                               server's own); those after `upto` are not folded, and those the
+                               history does not hold yet are kept (see history_store.py)
     <prefix>:{pad:<id>}:lease  the node compacting the pad, with an expiry
     <prefix>:{pad:<id>}:live   pub/sub channel to the other nodes
 
@@ -13,7 +15,7 @@ one notices the gap and reads the log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,14 +40,19 @@ local function newer(a, b)
 end
 """
 
-# KEYS: log. ARGV: update, channel, node id. Returns {previous id, new id, log length}.
+# KEYS: log. ARGV: channel, node id, then update and author for each entry. Writes and publishes
+# the entries in order. Returns {id before the first, id of the last, log length}.
 _APPEND = """
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local prev = '0-0'
-if #last > 0 then prev = last[1][1] end
-local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[1])
-redis.call('PUBLISH', ARGV[2], 'U' .. prev .. ' ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
-return {prev, id, redis.call('XLEN', KEYS[1])}
+local first = '0-0'
+if #last > 0 then first = last[1][1] end
+local prev = first
+for i = 3, #ARGV, 2 do
+  local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[i], 'a', ARGV[i + 1])
+  redis.call('PUBLISH', ARGV[1], 'U' .. prev .. ' ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[i])
+  prev = id
+end
+return {first, prev, redis.call('XLEN', KEYS[1])}
 """
 
 # KEYS: snap, log. ARGV: the id the caller has; '0-0' for none.
@@ -65,20 +72,29 @@ return {false, snap[2], redis.call('XRANGE', KEYS[2], '(' .. after, '+')}
 """
 )
 
-# KEYS: snap, log, lease. ARGV: doc, upto, node id. Folds the log up to `upto` into the snapshot
-# if this node still holds the lease and the snapshot is older; keeps the `upto` entry itself so
-# the log always knows its last id. Returns 1 if it wrote, 0 if not.
+# KEYS: snap, log, lease, hist. ARGV: doc, upto, node id. Folds the log up to `upto` into the
+# snapshot if this node still holds the lease and the snapshot is not newer; trims the log up to
+# `upto` or the history's last entry, whichever is older, keeping that entry itself so the log
+# always knows its last id. Returns 1 if it wrote, 0 if not.
 _COMPACT = (
     _NEWER
     + """
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 local cur = redis.call('HGET', KEYS[1], 'upto')
-if cur and not newer(ARGV[2], cur) then
+if cur and newer(cur, ARGV[2]) then
   redis.call('DEL', KEYS[3])
   return 0
 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'upto', ARGV[2])
-redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2])
+if cur ~= ARGV[2] then redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'upto', ARGV[2]) end
+local trim = ARGV[2]
+local hist = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+local kept = '0-0'
+if #hist > 0 then
+  local f = hist[1][2]
+  for i = 1, #f, 2 do if f[i] == 'o' then kept = f[i + 1] end end
+end
+if newer(trim, kept) then trim = kept end
+redis.call('XTRIM', KEYS[2], 'MINID', trim)
 redis.call('DEL', KEYS[3])
 return 1
 """
@@ -141,11 +157,16 @@ class PadStore:
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"Valkey/Redis cannot store this now: {exc}") from exc
 
-    async def append(self, keys: PadKeys, update: bytes) -> Appended:
-        """Make `update` durable in the pad log and publish it to the other nodes."""
-        reply = await self._call(
-            lambda: self._append(keys=[keys.log], args=[update, keys.channel, self.node_id])
-        )
+    async def append(
+        self, keys: PadKeys, update: bytes | Sequence[tuple[str, bytes]]
+    ) -> Appended:
+        """Make updates durable in the pad log, one entry per (author, update), and publish
+        them to the other nodes. A bare update is written with no author."""
+        entries = [("", update)] if isinstance(update, bytes) else update
+        args: list[str | bytes] = [keys.channel, self.node_id]
+        for author, data in entries:
+            args += [data, author]
+        reply = await self._call(lambda: self._append(keys=[keys.log], args=args))
         prev, entry_id, length = reply
         return Appended(prev.decode(), entry_id.decode(), int(length))
 
@@ -182,7 +203,7 @@ class PadStore:
         """Replace the snapshot with `doc` (the pad up to log id `upto`) and trim the log."""
         written = await self._call(
             lambda: self._compact(
-                keys=[keys.snap, keys.log, keys.lease], args=[doc, upto, self.node_id]
+                keys=[keys.snap, keys.log, keys.lease, keys.hist], args=[doc, upto, self.node_id]
             )
         )
         return bool(written)

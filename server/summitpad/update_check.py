@@ -13,6 +13,8 @@ a parent exists, say): `LivePad` handles those errors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .errors import ProtocolError, UpdateRejected
 from .protocol import Reader
 
@@ -23,35 +25,52 @@ _ORIGIN = 0x80
 _XML_ELEMENT, _XML_HOOK = 3, 5
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateShape:
+    """What a well-formed update holds, as far as the server cares before applying it."""
+
+    reaches: dict[int, int]  # per client id, the clock its structs reach
+    format_keys: frozenset[str]  # the keys of the formatting marks it inserts
+    deletes: bool  # whether it deletes anything
+
+
 def check_update(update: bytes) -> dict[int, int]:
     """Raise UpdateRejected unless `update` is a well-formed v1 update with shallow values.
 
     Returns, per client id, the clock its structs reach: once the update is integrated, the
     document's state vector covers these (else part of it waits for edits it depends on)."""
+    return inspect_update(update).reaches
+
+
+def inspect_update(update: bytes) -> UpdateShape:
+    """`check_update`, also telling which formatting keys the update sets and whether it
+    deletes anything."""
     reader = Reader(update)
     reaches: dict[int, int] = {}
+    keys: set[str] = set()
+    deletes = False
     try:
         for _ in range(reader.varuint()):
             structs = reader.varuint()
             client = reader.varuint()
             clock = reader.varuint()
             for _ in range(structs):
-                clock += _struct(reader)
+                clock += _struct(reader, keys)
             if structs:
                 reaches[client] = clock
         for _ in range(reader.varuint()):
             reader.varuint()  # client
             for _ in range(reader.varuint()):
                 reader.varuint()
-                reader.varuint()
+                deletes = reader.varuint() > 0 or deletes
     except ProtocolError as exc:
         raise UpdateRejected(f"malformed update: {exc}") from exc
     if not reader.at_end:
         raise UpdateRejected("malformed update: trailing bytes")
-    return reaches
+    return UpdateShape(reaches, frozenset(keys), deletes)
 
 
-def _struct(reader: Reader) -> int:
+def _struct(reader: Reader, keys: set[str]) -> int:
     """Skip one struct; return its length in clock ticks."""
     info = reader.byte()
     ref = info & 0x1F
@@ -71,10 +90,10 @@ def _struct(reader: Reader) -> int:
             reader.varuint()
         if info & _PARENT_SUB:
             reader.varstring()
-    return _content(reader, ref)
+    return _content(reader, ref, keys)
 
 
-def _content(reader: Reader, ref: int) -> int:
+def _content(reader: Reader, ref: int, keys: set[str]) -> int:
     """Skip an item's content; return its length (strings count UTF-16 code units, as Yjs)."""
     if ref == 1:  # deleted
         return reader.varuint()
@@ -88,7 +107,7 @@ def _content(reader: Reader, ref: int) -> int:
     if ref in (3, 5):  # binary, embed (JSON text)
         reader.varbytes()
     elif ref == 6:  # format: key, JSON text
-        reader.varstring()
+        keys.add(reader.varstring())
         reader.varbytes()
     elif ref == 7:  # type
         if reader.varuint() in (_XML_ELEMENT, _XML_HOOK):

@@ -89,15 +89,74 @@ def read_only(ro_id: str) -> str:
     return f"/ro/{ro_id}"
 
 
-def pad_export(pad_id: str, fmt: str) -> str:
-    return f"/p/{pad_id}/export.{fmt}"
+def pad_export(pad_id: str, fmt: str, rev: int | None = None) -> str:
+    return f"/p/{pad_id}/export.{fmt}" + _rev(rev)
 
 
-def session_export(slug: str, session_id: str, fmt: str) -> str:
-    return f"/{slug}/{session_id}/export.{fmt}"
+def session_export(slug: str, session_id: str, fmt: str, rev: int | None = None) -> str:
+    return f"/{slug}/{session_id}/export.{fmt}" + _rev(rev)
+
+
+def _rev(rev: int | None) -> str:
+    return "" if rev is None else f"?rev={rev}"
+
+
+# A pad's history: under /p/<pad-id> for any pad, under /<summit>/<session> for a session's.
+
+
+def pad_history(pad_id: str, rev: int | None = None) -> str:
+    return f"/p/{pad_id}/history" + _rev(rev)
+
+
+def session_history(slug: str, session_id: str, rev: int | None = None) -> str:
+    return f"/{slug}/{session_id}/history" + _rev(rev)
+
+
+def pad_history_json(pad_id: str) -> str:
+    return f"/p/{pad_id}/history.json"
+
+
+def session_history_json(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/history.json"
+
+
+def pad_restore(pad_id: str) -> str:
+    return f"/p/{pad_id}/history/restore"
+
+
+def session_restore(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/history/restore"
+
+
+def pad_revisions(pad_id: str) -> str:
+    return f"/p/{pad_id}/revisions"
+
+
+def session_revisions(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/revisions"
 
 
 EXPORT_FORMATS = ("txt", "md", "html", "json", "yjs")
+
+
+def pad_import(pad_id: str) -> str:
+    return f"/p/{pad_id}/import"
+
+
+def session_import(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/import"
+
+
+def pad_authors(pad_id: str) -> str:
+    return f"/p/{pad_id}/authors.json"
+
+
+def session_authors(slug: str, session_id: str) -> str:
+    return f"/{slug}/{session_id}/authors.json"
+
+
+def read_only_authors(ro_id: str) -> str:
+    return f"/ro/{ro_id}/authors.json"
 
 
 def absolute(public_url: str, path: str) -> str:

@@ -60,14 +60,22 @@ export async function waitFor (predicate, timeoutMs, what) {
   }
 }
 
+/** `ws` sending these headers with its opening handshake (a browser's cookie, say). */
+const withHeaders = (headers) => class extends WebSocket {
+  constructor (url, protocols) {
+    super(url, protocols, { headers })
+  }
+}
+
 /**
  * A stock WebsocketProvider on its own Y.Doc. BroadcastChannel is off: Node 20 has a global
  * one, through which clients of one process would otherwise sync without the server.
+ * `headers`: sent with every connection's handshake.
  */
-export function makeClient (serverUrl, padId, name, { connect = true } = {}) {
+export function makeClient (serverUrl, padId, name, { connect = true, headers = null } = {}) {
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(serverUrl, padId, doc, {
-    WebSocketPolyfill: WebSocket,
+    WebSocketPolyfill: headers ? withHeaders(headers) : WebSocket,
     disableBc: true,
     connect
   })

@@ -18,10 +18,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import pytest
+from summitpad.web_security import PARTICIPANT_COOKIE
 
 from ..support import TRACES, ValkeyProcess, free_port, subprocess_env, summitpad_command
 
@@ -350,3 +352,59 @@ def test_joiner_on_another_node_gets_current_awareness(
     result = run_node("awareness.mjs", "--url", a.ws_url, "--url2", b.ws_url,
                       "--pad", "awareness", servers=servers.started, timeout=40)
     assert "carol removed after she left" in result["steps"]
+
+
+def _participant(server: ServerProcess, pad: str) -> tuple[str, str]:
+    """A new browser's participant: (its Cookie header, its author id), from the pad page."""
+    with urllib.request.urlopen(f"{server.http_url}/p/{pad}", timeout=10) as response:
+        cookies = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+        page = response.read().decode()
+    value = cookies[PARTICIPANT_COOKIE].value
+    author_id = value.split(".", 1)[0]
+    assert f'data-author-id="{author_id}"' in page
+    return f"{PARTICIPANT_COOKIE}={value}", author_id
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_stock_clients_edits_are_attributed_and_attribution_is_kept(servers: Servers) -> None:
+    server = servers()
+    pad = "attributed"
+    writer_cookie, writer = _participant(server, pad)
+    thief_cookie, thief = _participant(server, pad)
+    assert writer != thief
+    result = run_node("authorship.mjs", "--url", server.ws_url, "--pad", pad,
+                      "--writer-cookie", writer_cookie, "--thief-cookie", thief_cookie,
+                      servers=servers.started, timeout=40)
+    # The stock client sent plain text; the server gave every run of it the writer's id.
+    typed = [op["insert"] for op in result["writer"]]
+    assert "".join(typed) == "Plain text from a stock client.\nA second line.\n"
+    for op in result["writer"]:
+        if op["insert"].strip("\n"):
+            assert op["attributes"]["author"] == writer, op
+    assert not [c for c in result["writerCloses"] if c is not None]
+    # Re-attributing it closed the other client for good, and the text kept its author.
+    assert {"code": 4403, "reason": "an edit may not change who wrote the text"} in (
+        result["thiefCloses"]
+    )
+    assert result["thiefTerminal"]["code"] == 4403
+    assert result["reader"] == result["writer"]
+
+    # What the server holds, as the JSON export and authors.json read it.
+    exported = _get_json(f"{server.http_url}/p/{pad}/export.json")
+    authors = {
+        (run["attributes"] or {}).get("author") for run in exported["runs"]
+        if run["insert"].strip("\n")
+    }
+    assert authors == {writer}
+    listed = _get_json(f"{server.http_url}/p/{pad}/authors.json")["authors"]
+    assert listed == [
+        {"id": writer, "name": "anonymous", "color": "#475467", "chars": len(
+            "Plain text from a stock client.A second line."
+        )}
+    ]

@@ -16,9 +16,13 @@ import Link from 'quill/formats/link.js'
 import CodeBlock, { Code } from 'quill/formats/code.js'
 import icons from 'quill/ui/icons.js'
 import QuillCursors from 'quill-cursors/core'
+import { AuthorFormat } from './authorship.js'
 
-/** The formats the pad keeps; anything else (pasted images, fonts, colours) is dropped. */
-export const FORMATS = ['header', 'bold', 'italic', 'underline', 'strike', 'list', 'indent', 'link', 'code', 'code-block']
+/**
+ * The formats the pad keeps; anything else (pasted images, fonts, colours) is dropped.
+ * `author` is who wrote a run (authorship.js): kept so that Quill's model matches the Y.Text.
+ */
+export const FORMATS = ['header', 'bold', 'italic', 'underline', 'strike', 'list', 'indent', 'link', 'code', 'code-block', 'author']
 
 // Snow draws inline code and code blocks with the same icon: give the block a frame.
 icons['code-block'] = '<svg viewBox="0 0 18 18"><rect class="ql-stroke ql-thin" x="1.5" y="2.5" width="15" height="13" rx="2"/>' +
@@ -35,6 +39,7 @@ Quill.register({
   'formats/link': Link,
   'formats/code': Code,
   'formats/code-block': CodeBlock,
+  'formats/author': AuthorFormat,
   'modules/toolbar': Toolbar,
   'modules/cursors': QuillCursors,
   'themes/snow': SnowTheme

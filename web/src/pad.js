@@ -16,7 +16,12 @@ import Quill, { FORMATS } from './editor.js'
 import { SaveTracker, STATUS_TEXT } from './saving.js'
 import { markdownBindings, installShortcutFallback } from './shortcuts.js'
 import { bindPeople } from './people.js'
+import { attributeEdits, installClearFormatting } from './authorship.js'
+import { setupAuthors } from './authors.js'
+import { setupChat } from './chat.js'
 import { EditGate, watchAccess } from './readonly.js'
+import { setupImport } from './importer.js'
+import { setupRevisions } from './revisions.js'
 import { loadAuthor, resolveWsUrl, retryAfterClose } from './connection.js'
 import {
   PALETTE, NAME_MAX, cleanName, cleanColor, readableColor, saveParticipant
@@ -42,7 +47,7 @@ const BUTTON_TITLES = {
   '.ql-link': `Link (${MOD}K)`,
   '.ql-code': 'Inline code',
   '.ql-code-block': 'Code block',
-  '.ql-clean': 'Clear formatting',
+  '.ql-clean': `Clear formatting (${MOD}\\)`,
   '.ql-header.ql-picker': 'Heading (type "# ", "## ", "### ")'
 }
 
@@ -251,10 +256,11 @@ function main () {
   })
   const refreshStatus = setupStatus(tracker, () => access.readOnly)
 
-  const { announce } = setupParticipant(awareness, root.dataset.authorId)
+  const { participant, announce } = setupParticipant(awareness, root.dataset.authorId)
   bindPeople(awareness, { count: $('people-count'), dots: $('people-dots'), list: $('people-list') })
   closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('me')))
   closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('people')))
+  closeOnOutsideClick(/** @type {HTMLDetailsElement} */ ($('authors')))
 
   const quill = new Quill($('editor'), {
     theme: 'snow',
@@ -268,15 +274,32 @@ function main () {
     }
   })
   installShortcutFallback(quill)
+  installClearFormatting(quill, FORMATS)
   for (const [selector, title] of Object.entries(BUTTON_TITLES)) {
     const el = root.querySelector(`.ql-toolbar ${selector}`)
     if (el) el.title = title
   }
 
-  // eslint-disable-next-line no-new
-  new QuillBinding(ytext, quill, awareness)
+  // Every insert is this participant's before y-quill copies it into the Y.Text, so the
+  // attribution goes first (authorship.js).
+  const attribution = attributeEdits(quill, participant.id)
+  attribution.follow(new QuillBinding(ytext, quill, awareness))
+  const authors = setupAuthors({
+    ytext,
+    awareness,
+    editor: quill.root,
+    authorId: participant.id,
+    url: root.dataset.authorsUrl || '',
+    els: {
+      panel: /** @type {HTMLDetailsElement} */ (document.getElementById('authors')),
+      list: document.getElementById('authors-list'),
+      toggle: /** @type {HTMLInputElement} */ (document.getElementById('authorship-colors'))
+    }
+  })
 
   gate = new EditGate(quill, root, access.readOnly)
+  setupImport(quill)
+  setupRevisions()
   provider.on('sync', synced => { if (synced) gate.setReady() })
   retryAfterClose(provider)
 
@@ -289,6 +312,7 @@ function main () {
     if (event.persisted) announce()
   })
 
+  setupChat(provider, root)
   provider.connect()
 
   window.summitpad = {
@@ -296,6 +320,7 @@ function main () {
     provider,
     quill,
     awareness,
+    authors,
     shadow: tracker.shadow,
     status: () => $('status').textContent,
     readOnly: () => access.readOnly

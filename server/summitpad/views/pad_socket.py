@@ -13,6 +13,7 @@ from ..app_keys import REGISTRY, SETTINGS, SHUTTING_DOWN
 from ..connection import Connection
 from ..errors import CLOSE_MESSAGE_TOO_BIG, Forbidden, ShuttingDown, SummitpadError, TextFrame
 from ..keys import check_pad_id
+from ..web_security import PARTICIPANT_ID
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ async def serve_pad(
         rate=settings.messages_per_second,
         burst=settings.message_burst,
         read_only=read_only,
+        author_id=request[PARTICIPANT_ID],
     )
     pad.join(conn)
     try:

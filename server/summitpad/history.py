@@ -1,0 +1,98 @@
+"""A pad's history: revisions built from its log, and the checkpoints that make seeks fast.
+
+Every log entry is one author's edits of one writer batch. A **revision** joins consecutive
+entries of one author within one time window (`WINDOW_MS`, windows aligned to the clock so a
+session's end, on a whole minute, always falls between two revisions), and ends early at a
+saved revision's entry. Revision 0 is the empty pad; revision n is the pad after applying
+revisions 1..n in order. Grouping depends only on the entries, their ids and the saved
+revisions, so the revisions shown from the log before they are written to the history are the
+same ones written later: revision numbers never change.
+
+A **checkpoint** is the whole pad at one revision. A new one is written once the revisions since
+the last weigh as much as it does (and at least every `CHECKPOINT_EVERY` revisions), so a seek
+loads one checkpoint and applies at most about its size again in updates, and all checkpoints
+together weigh about as much as the history itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pycrdt import Doc, merge_updates
+
+WINDOW_MS = 3_000
+CHECKPOINT_MIN_BYTES = 32 * 1024
+CHECKPOINT_EVERY = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    entry_id: str
+    author: str
+    update: bytes
+
+    @property
+    def time_ms(self) -> int:
+        return int(self.entry_id.partition("-")[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    number: int
+    author: str
+    time_ms: int  # when its last edit was made
+    update: bytes
+    upto: str  # the id of its last log entry
+
+
+def window(time_ms: int) -> int:
+    return time_ms // WINDOW_MS
+
+
+def group(
+    entries: Sequence[LogEntry], *, first_number: int, saved: Collection[str] = ()
+) -> list[Revision]:
+    """The revisions `entries` make, numbered from `first_number`."""
+    revisions: list[Revision] = []
+    start = 0
+    for i, entry in enumerate(entries):
+        last = i + 1 == len(entries)
+        ends = (
+            last
+            or entry.entry_id in saved
+            or entries[i + 1].author != entry.author
+            or window(entries[i + 1].time_ms) != window(entry.time_ms)
+        )
+        if ends:
+            updates = [e.update for e in entries[start : i + 1]]
+            revisions.append(
+                Revision(
+                    number=first_number + len(revisions),
+                    author=entry.author,
+                    time_ms=entry.time_ms,
+                    update=updates[0] if len(updates) == 1 else merge_updates(*updates),
+                    upto=entry.entry_id,
+                )
+            )
+            start = i + 1
+    return revisions
+
+
+def checkpoint_due(bytes_since: int, revisions_since: int, last_size: int) -> bool:
+    """Whether the revisions since the last checkpoint call for a new one."""
+    return (
+        bytes_since >= max(last_size, CHECKPOINT_MIN_BYTES)
+        or revisions_since >= CHECKPOINT_EVERY
+    )
+
+
+def replay(base: bytes | None, updates: Iterable[bytes]) -> Doc[Any]:
+    """A document from a checkpoint (or nothing) and the revisions after it."""
+    doc: Doc[Any] = Doc()
+    if base:
+        doc.apply_update(base)
+    for update in updates:
+        doc.apply_update(update)
+    return doc
