@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from pycrdt import Doc, Text
 from summitpad import history, protocol
@@ -225,6 +227,8 @@ async def test_compaction_keeps_what_the_history_lacks_and_checkpoints_bound_see
     view = await hist.view(pad.keys)
     assert view.tail == [] and view.count == 40
     assert await redis_client.zcard(pad.keys.ckpt) >= 3
+    first = (await redis_client.zrange(pad.keys.ckpt, 0, 0))[0]
+    assert first[8:9] == b"\x01" and zlib.decompress(first[9:])  # stored compressed
     middle = await hist.doc_at(view, 17)
     assert str(middle.get("content", type=Text)).endswith("line 16\n")
     assert (await hist.revision(view, 17)).author == "p0"

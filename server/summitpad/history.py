@@ -8,10 +8,10 @@ revisions 1..n in order. Grouping depends only on the entries, their ids and the
 revisions, so the revisions shown from the log before they are written to the history are the
 same ones written later: revision numbers never change.
 
-A **checkpoint** is the whole pad at one revision. A new one is written once the revisions since
-the last weigh as much as it does (and at least every `CHECKPOINT_EVERY` revisions), so a seek
-loads one checkpoint and applies at most about its size again in updates, and all checkpoints
-together weigh about as much as the history itself.
+A **checkpoint** is the whole pad at one revision, stored compressed. A new one is written once
+the revisions since the last weigh as much as it does (and at least every `CHECKPOINT_EVERY`
+revisions), so a seek loads one checkpoint and applies at most about its size again in updates
+(or `CHECKPOINT_EVERY` revisions, at a few microseconds each).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pycrdt import Doc, merge_updates
 
 WINDOW_MS = 3_000
 CHECKPOINT_MIN_BYTES = 32 * 1024
-CHECKPOINT_EVERY = 2_000
+CHECKPOINT_EVERY = 10_000
 
 
 @dataclass(frozen=True, slots=True)
