@@ -55,7 +55,7 @@ from pycrdt import Doc, Text
 from summitpad import history
 from summitpad.author_names import read_authors
 from summitpad.embedded_valkey import find_valkey_server
-from summitpad.history_store import HistoryStore
+from summitpad.history_store import HistoryStore, unpack_checkpoint
 from summitpad.keys import PadKeys
 from summitpad.pad_export import TEXT_NAME, pad_content
 from summitpad.store import PadStore, connect
@@ -184,6 +184,9 @@ async def parts(hist: HistoryStore, keys: PadKeys, number: int) -> dict[str, flo
     found = await client.zrevrangebyscore(keys.ckpt, written, 0, start=0, num=1) if written else []
     base, since = (found[0][8:], struct.unpack(">Q", found[0][:8])[0]) if found else (None, 0)
     lap("read checkpoint")
+    if base:
+        base = unpack_checkpoint(base)
+    lap("decompress checkpoint")
     raw = await client.xrange(keys.hist, f"0-{since + 1}", f"0-{written}") if since < written \
         else []
     updates = [(f if isinstance(f, dict) else dict(zip(f[::2], f[1::2], strict=True)))[b"u"]

@@ -24,7 +24,7 @@ from pycrdt import Doc, merge_updates
 
 WINDOW_MS = 3_000
 CHECKPOINT_MIN_BYTES = 32 * 1024
-CHECKPOINT_EVERY = 10_000
+CHECKPOINT_EVERY = 5_000
 
 
 @dataclass(frozen=True, slots=True)
