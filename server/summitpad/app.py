@@ -38,6 +38,7 @@ from .store import PadStore, connect
 from .summit_store import SummitStore
 from .views import (
     account,
+    health,
     history,
     organize,
     pad_authors,
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     pad = f"{{pad_id:{PAD_ID_PATTERN}}}"
     app.router.add_get("/", summits.index, name="index")
+    health.add_routes(app.router)
     account.add_routes(app.router)
     app.router.add_get("/p", pages.open_pad, name="open_pad")
     app.router.add_get(f"/p/{pad}", pages.pad_page, name="pad")
