@@ -37,7 +37,9 @@ ENV_SAMPLES: dict[str, tuple[str, Any]] = {
     "keepalive_interval": ("3", 3.0),
     "grace_period": ("60", 60.0),
     "log_level": ("debug", "debug"),
+    "log_format": ("json", "json"),
     "node_id": ("node-a", "node-a"),
+    "etherpad_api_key": ("0123456789abcdef0123", "0123456789abcdef0123"),
 }
 
 
@@ -71,6 +73,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.pad_unload_delay == 30.0
     assert settings.keepalive_interval == 10.0
     assert settings.log_level == "info"
+    assert settings.log_format == "text"
     assert len(settings.node_id) == 8 and int(settings.node_id, 16) >= 0
 
 
@@ -181,6 +184,8 @@ def test_an_override_can_fix_a_bad_environment_value_only_if_parsing_succeeds() 
         ({"port": 65536}, "port must be 1-65535, not 65536"),
         ({"log_level": "verbose"}, "log_level must be one of debug, info, warning, error"),
         ({"log_level": ""}, "log_level must be one of"),
+        ({"log_format": "xml"}, "log_format must be one of text, json"),
+        ({"log_format": "JSON"}, "log_format must be one of text, json"),
         ({"appendfsync": "sometimes"}, "appendfsync must be one of always, everysec, no"),
         ({"redis_url": "http://localhost:6379"}, "redis_url must start with redis://"),
         ({"redis_url": "localhost:6379"}, "redis_url must start with redis://"),

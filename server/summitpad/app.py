@@ -13,6 +13,7 @@ from aiohttp import web
 from . import protocol
 from .app_keys import (
     CLOCK,
+    METRICS,
     PRESENCE,
     REGISTRY,
     RULES,
@@ -28,6 +29,7 @@ from .errors import ShuttingDown, StoreUnavailable
 from .fanout import Fanout
 from .keys import PAD_ID_PATTERN
 from .live_pad import LivePad
+from .metrics import Metrics
 from .pad_rules import PadRules
 from .pad_upkeep import keep_pads_in_step, save_text
 from .pads import PadRegistry
@@ -38,8 +40,10 @@ from .store import PadStore, connect
 from .summit_store import SummitStore
 from .views import (
     account,
+    etherpad_api,
     health,
     history,
+    monitoring,
     organize,
     pad_authors,
     pad_export,
@@ -67,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[SHUTTING_DOWN] = asyncio.Event()
+    app[METRICS] = Metrics()
     app[TEMPLATES] = create_environment()
     app[PAGE_CONTEXT] = template_context
     app.cleanup_ctx.append(_store)
@@ -78,6 +83,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     pad = f"{{pad_id:{PAD_ID_PATTERN}}}"
     app.router.add_get("/", summits.index, name="index")
     health.add_routes(app.router)
+    monitoring.add_routes(app.router)
     account.add_routes(app.router)
     app.router.add_get("/p", pages.open_pad, name="open_pad")
     app.router.add_get(f"/p/{pad}", pages.pad_page, name="pad")
@@ -92,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     pad_import.add_routes(app.router)
     history.add_routes(app.router)
     pad_authors.add_routes(app.router)
+    etherpad_api.add_routes(app.router)
     sessions.add_routes(app.router)  # last: /<summit>/<session> matches what the others do not
     return app
 
@@ -143,7 +150,9 @@ async def _live_pads(app: web.Application) -> AsyncIterator[None]:
         unload_delay=settings.pad_unload_delay,
         rules=app[RULES],
         text_sink=text_sink,
+        metrics=app[METRICS],
     )
+    app[METRICS].live_pads.set_function(app[REGISTRY].__len__)
     yield
     await app[REGISTRY].close()
     await fanout.stop()

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from .clock import Clock
+from .metrics import Metrics
 from .pad_rules import PadRules
 from .pads import PadRegistry
 from .presence import Presence
@@ -22,3 +23,4 @@ CLOCK = web.AppKey("clock", Clock)
 SUMMITS = web.AppKey("summits", SummitStore)
 RULES = web.AppKey("rules", PadRules)
 PRESENCE = web.AppKey("presence", Presence)
+METRICS = web.AppKey("metrics", Metrics)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from aiohttp import web
 
-from . import __version__
+from . import __version__, logs
 from .app import create_app
 from .cli_data import summit, user
 from .cli_options import setting_options
@@ -71,7 +71,7 @@ def serve(**options: Any) -> None:
         settings = Settings.from_env(**options)
     except SummitpadError as exc:
         raise click.ClickException(str(exc)) from exc
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     try:
         asyncio.run(_serve(settings))
     except SummitpadError as exc:
@@ -118,13 +118,8 @@ async def _serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_format)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 from .errors import StoreUnavailable
 from .history_store import HistoryStore
 from .keys import PadKeys
+from .metrics import DETACHED, Metrics
 from .store import PadStore
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,10 @@ class Compaction:
         *,
         after: int,
         ask_writer: Callable[[], None],
+        metrics: Metrics = DETACHED,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._history = HistoryStore(store.client)
         self._keys = keys
         self._after = after  # log entries that make a fold worth it
@@ -80,6 +83,7 @@ class Compaction:
             if await self._store.compact(self._keys, doc, upto):
                 self.log_length = 1
                 self.folded_upto = upto
+                self._metrics.compactions.inc()
                 log.debug("pad %s: compacted up to %s", self._keys.pad_id, upto)
         except StoreUnavailable as exc:
             log.warning("pad %s: compaction postponed: %s", self._keys.pad_id, exc)

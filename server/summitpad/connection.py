@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .errors import CLOSE_SLOW_CONSUMER, RateLimited, SummitpadError
+from .metrics import DETACHED, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class TokenBucket:
 class Connection:
     __slots__ = (
         "_bucket",
+        "_metrics",
         "_send_limit",
         "_transport",
         "_ws",
@@ -85,8 +87,10 @@ class Connection:
         burst: int,
         read_only: bool = False,
         author_id: str = "",
+        metrics: Metrics = DETACHED,
     ) -> None:
         self._ws = ws
+        self._metrics = metrics
         self._transport = transport
         self._send_limit = send_limit
         self._bucket = TokenBucket(rate, burst)
@@ -124,12 +128,19 @@ class Connection:
         if not self._bucket.take(1 + size // _BYTES_PER_TOKEN):
             raise RateLimited("more messages than the per-connection limit allows")
 
-    def close(self, error: SummitpadError) -> None:
-        """Close with the error's code and reason, from any task."""
+    def close(self, error: SummitpadError, *, exc_info: bool = False) -> None:
+        """Close with the error's code and reason, from any task; logged once, with the
+        traceback of the exception being handled if `exc_info` (an error of ours)."""
         if self.closed:
             return
         self.closed = True
-        log.info("closing %s: %s (%s)", self.peer, error, error.close_code)
+        code = error.close_code
+        log.log(
+            logging.ERROR if exc_info else logging.INFO,
+            "closing %s: %s (%s)", self.peer, error, code,
+            exc_info=exc_info, extra={"peer": self.peer, "close_code": code},
+        )
+        self._metrics.closed_with(code)
         reason = str(error).encode()[:120]
         self.closing = asyncio.ensure_future(
             self._ws.close(code=error.close_code, message=reason)
@@ -139,7 +150,12 @@ class Connection:
         # The client is not reading: a polite close would wait behind megabytes it will never
         # read. Queue the close frame, then cut the connection if it does not go by itself.
         self.closed = True
-        log.warning("closing %s: send queue over %d bytes", self.peer, self._send_limit)
+        log.warning(
+            "closing %s: send queue over %d bytes (%s)", self.peer, self._send_limit,
+            CLOSE_SLOW_CONSUMER, extra={"peer": self.peer, "close_code": CLOSE_SLOW_CONSUMER},
+        )
+        self._metrics.send_queue_drops.inc()
+        self._metrics.closed_with(CLOSE_SLOW_CONSUMER)
         transport = self._transport
         assert transport is not None
         transport.write(frame(struct.pack("!H", CLOSE_SLOW_CONSUMER) + b"too slow", _FIN_CLOSE))

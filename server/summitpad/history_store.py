@@ -31,10 +31,12 @@ from .store import UNAVAILABLE, as_text
 
 T = TypeVar("T")
 
-# KEYS: hist, ckpt. ARGV: the revision count the caller built on, the number of revisions r,
-# r times (number, u, a, t, o, s, k, c), then (score, member) per checkpoint. Writes nothing
-# and returns 0 if another node extended the history first.
+# KEYS: hist, ckpt, log. ARGV: the revision count the caller built on, the number of revisions
+# r, r times (number, u, a, t, o, s, k, c), then (score, member) per checkpoint. Writes nothing
+# and returns 0 if another node extended the history first, or if the pad has no log (it was
+# deleted: revisions are only ever made from a log, which always keeps its last entry).
 _EXTEND = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local count = 0
 if #last > 0 then count = tonumber(string.match(last[1][1], '^0%-(%d+)$')) end
@@ -325,7 +327,7 @@ class HistoryStore:
                 revision.upto, bytes_since, count_since, size,
             ]
         written = await self._call(
-            lambda: self._extend(keys=[keys.hist, keys.ckpt], args=args + checkpoints)
+            lambda: self._extend(keys=[keys.hist, keys.ckpt, keys.log], args=args + checkpoints)
         )
         return len(revisions) if written else 0
 

@@ -84,6 +84,12 @@ class PadKeys:
         """Stream of the pad's chat messages (field `m`: JSON of author, name, colour, text)."""
         return self._key("chat")
 
+    @property
+    def stored(self) -> tuple[str, ...]:
+        """Every key that holds the pad's data (all but the channel, and the chat counters,
+        which expire by themselves): what deleting the pad deletes."""
+        return tuple(self._key(kind) for kind in PAD_KEY_KINDS if kind != "live")
+
     def chat_rate(self, participant_id: str) -> str:
         """Counter of the chat messages one participant sent to the pad lately (it expires).
         Not a kind of its own for `parse_pad_key`: there is one per participant."""
@@ -92,6 +98,13 @@ class PadKeys:
 
 def pad_keys(prefix: str, pad_id: str) -> PadKeys:
     return PadKeys(prefix, check_pad_id(pad_id))
+
+
+def pad_key_pattern(prefix: str, kind: str) -> str:
+    """A SCAN pattern for key `kind` of every pad under `prefix`. Its `*` matches more than pad
+    ids: check each key found with `parse_pad_key`."""
+    escaped = re.sub(r"([\\*?\[\]])", r"\\\1", prefix)
+    return f"{escaped}:{{pad:*}}:{kind}"
 
 
 _PAD_KEY = re.compile(

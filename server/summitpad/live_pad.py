@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from .connection import Connection, frame
 from .doc_changes import DocChanges
 from .errors import Forbidden, ProtocolError, StoreUnavailable, SummitpadError, UpdateRejected
 from .keys import PadKeys
+from .metrics import DETACHED, Metrics
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
 
@@ -59,8 +61,10 @@ class LivePad:
         *,
         compact_after: int,
         publish_awareness: Callable[[LivePad, bytes], None],
+        metrics: Metrics = DETACHED,
     ) -> None:
         self.pad_id = pad_id
+        self._metrics = metrics
         self.keys = keys
         self.store = store
         self._new_doc()
@@ -72,13 +76,17 @@ class LivePad:
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
         self._inbox: list[tuple[Any, ...]] = []
+        # When the first client update of the inbox, and of the batch, came in (0.0: none).
+        self._updates_since = 0.0
+        self._batch_since = 0.0
         self._wake = asyncio.Event()
         self._out: list[bytes] = []  # framed messages for every connection, sent per loop turn
         self._idle = asyncio.Event()  # set while the writer holds nothing unwritten
         self._idle.set()
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
         self.compaction = Compaction(
-            store, keys, after=compact_after, ask_writer=lambda: self._enqueue(("compact",))
+            store, keys, after=compact_after, metrics=metrics,
+            ask_writer=lambda: self._enqueue(("compact",)),
         )
         self._tainted = False  # a rejected update may have left part of itself in the doc
         self.read_only = False  # the pad takes no edits from clients (a locked session)
@@ -148,6 +156,8 @@ class LivePad:
                 if message.kind is SyncType.UPDATE:
                     raise Forbidden(READ_ONLY)
             elif not self.read_only:
+                if not self._updates_since:
+                    self._updates_since = time.perf_counter()
                 self._enqueue(("update", conn, message.payload))
         elif isinstance(message, protocol.AwarenessMessage):
             entries = protocol.decode_awareness(message.payload)
@@ -215,6 +225,7 @@ class LivePad:
             await self._wake.wait()
             self._wake.clear()
             batch, self._inbox = self._inbox, []
+            self._batch_since, self._updates_since = self._updates_since, 0.0
             try:
                 await self._process(batch)
             except Exception:
@@ -225,6 +236,7 @@ class LivePad:
     async def _process(self, batch: list[tuple[Any, ...]]) -> None:
         by_author: dict[str, list[bytes]] = {}
         edited: list[asyncio.Future[None]] = []
+        accepted = 0
         for item in batch:
             kind = item[0]
             if kind == "remote":
@@ -235,11 +247,14 @@ class LivePad:
                 effective = self._validate(item[1], item[2])
                 if effective is not None:
                     by_author.setdefault(item[1].author_id, []).append(effective)
+                    accepted += 1
             elif kind == "edit":
                 effective = self._edit(item[2], item[3])
                 if effective is not None:
                     by_author.setdefault(item[1], []).append(effective)
                 edited.append(item[3])
+        if accepted:
+            self._metrics.updates_in.inc(accepted)
         if by_author:
             await self._write(
                 [(a, u[0] if len(u) == 1 else merge_updates(*u)) for a, u in by_author.items()]
@@ -299,6 +314,7 @@ class LivePad:
         """Append (author, update) entries to the log, then broadcast them."""
         delay = _RETRY_FIRST
         while True:
+            started = time.perf_counter()
             try:
                 appended = await self.store.append(self.keys, entries)
                 break
@@ -308,6 +324,8 @@ class LivePad:
                 self.unsaved = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
+        metrics = self._metrics
+        metrics.valkey_write_seconds.observe(time.perf_counter() - started)
         if self.unsaved:
             log.info("pad %s: saved again", self.pad_id)
             self.unsaved = False
@@ -322,6 +340,9 @@ class LivePad:
         self.text_changed = True
         for _, update in entries:
             self._broadcast_update(update)
+        if self._batch_since:
+            metrics.fanout_seconds.observe(time.perf_counter() - self._batch_since)
+            self._batch_since = 0.0
 
     async def _rebuild(self) -> None:
         """Replace the document with the stored pad (after an update failed half-way)."""
@@ -415,12 +436,14 @@ class LivePad:
         self._out.append(frame(message))
 
     def _broadcast_update(self, update: bytes) -> None:
+        self._metrics.updates_out.inc()
         self._broadcast(protocol.encode_update(update))
         self.awareness.flush()
 
     def _send_out(self) -> None:
         data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
         self._out.clear()
+        self._metrics.broadcast_bytes.inc(len(data) * len(self.connections))
         for conn in self.connections:
             conn.send(data)
 

@@ -11,6 +11,7 @@ from pycrdt import Text
 from .fanout import Fanout
 from .keys import pad_keys
 from .live_pad import LivePad
+from .metrics import DETACHED, Metrics
 from .pad_rules import BARE_PAD, PadRules
 from .store import PadStore
 
@@ -30,8 +31,10 @@ class PadRegistry:
         unload_delay: float,
         rules: PadRules | None = None,
         text_sink: Callable[[LivePad], Awaitable[None]] | None = None,
+        metrics: Metrics = DETACHED,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._fanout = fanout
         self._prefix = key_prefix
         self._compact_after = compact_after
@@ -72,6 +75,29 @@ class PadRegistry:
         finally:
             self.release(pad)
 
+    def live(self, pad_id: str) -> LivePad | None:
+        """The live pad `pad_id` if it is loaded on this process."""
+        return self._live.get(pad_id)
+
+    async def discard(self, pad_id: str) -> bool:
+        """Unload pad `pad_id` without writing it back (its keys are being deleted); False,
+        leaving it be, while it is in use here: connections, a server edit, a load."""
+        if pad_id in self._loading:
+            return False
+        pad = self._live.get(pad_id)
+        if pad is None:
+            return True
+        if pad.users:
+            return False
+        del self._live[pad_id]
+        handle = self._unloads.pop(pad_id, None)
+        if handle is not None:
+            handle.cancel()
+        self._fanout.unsubscribe(pad)
+        await pad.close()
+        log.debug("pad %s: discarded", pad_id)
+        return True
+
     def release(self, pad: LivePad) -> None:
         pad.users -= 1
         if pad.users == 0 and self._live.get(pad.pad_id) is pad:
@@ -87,6 +113,7 @@ class PadRegistry:
             self._store,
             compact_after=self._compact_after,
             publish_awareness=self._fanout.publish_awareness,
+            metrics=self._metrics,
         )
         # Whatever is published before the subscription takes effect, the pad reads from
         # the log when it does.

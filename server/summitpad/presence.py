@@ -70,6 +70,22 @@ class Presence:
                     totals[pad_id] += int(count)
         return totals
 
+    async def connections(self, pad_id: str, here: int) -> int:
+        """Connections to one pad over every node: this node's as it holds them now (`here`),
+        the others' as they last reported (a few seconds ago at most)."""
+        try:
+            nodes = await self.client.zrangebyscore(
+                nodes_key(self.prefix), time.time() - NODE_EXPIRY, "+inf"
+            )
+            pipe = self.client.pipeline(transaction=False)
+            for node in nodes:
+                if as_text(node) != self.node_id:
+                    pipe.hget(presence_key(self.prefix, as_text(node)), pad_id)
+            replies = await pipe.execute()
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"cannot read who is here: {exc}") from exc
+        return here + sum(int(count) for count in replies if count is not None)
+
     async def run(self, registry: PadRegistry, stop: asyncio.Event) -> None:
         """Report this node's counts until `stop` is set (or cancelled)."""
         while not stop.is_set():

@@ -21,8 +21,10 @@ from .errors import ConfigurationError
 
 ENV_PREFIX = "SUMMITPAD_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 APPENDFSYNC = ("always", "everysec", "no")
 _NODE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_API_KEY = re.compile(r"[!-~]{16,}")  # printable ASCII, no blanks
 
 
 def _default_data_dir() -> str:
@@ -30,8 +32,9 @@ def _default_data_dir() -> str:
     return os.path.join(base, "summitpad")
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
+    """A setting; a `secret` one stays out of the settings' repr (and so out of logs)."""
+    return field(default=default, metadata={"help": help}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,21 @@ class Settings:
         900.0, "Seconds after a session's end during which its pad stays writable."
     )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    log_format: str = _setting(
+        "text",
+        "Log format: text (one readable line per event) or json (one JSON object per line: "
+        "time, level, logger, message and the event's own fields).",
+    )
     node_id: str = _setting(
         "",
         "Name of this process among the nodes sharing one Valkey; each node needs its own "
         "(a node ignores messages that carry its name). Empty: random.",
+    )
+    etherpad_api_key: str = _setting(
+        "",
+        "Key of the Etherpad-compatible API at /api/1.2.15/ (at least 16 characters; "
+        "give it in the environment, not on the command line). Empty: that API is off.",
+        secret=True,
     )
 
     def __post_init__(self) -> None:
@@ -91,6 +105,8 @@ class Settings:
             raise ConfigurationError(f"port must be 1-65535, not {self.port}")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigurationError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.appendfsync not in APPENDFSYNC:
             raise ConfigurationError(f"appendfsync must be one of {', '.join(APPENDFSYNC)}")
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
@@ -110,6 +126,11 @@ class Settings:
             object.__setattr__(self, "node_id", secrets.token_hex(4))
         if not _NODE_ID.fullmatch(self.node_id):
             raise ConfigurationError("node_id must be 1-64 of A-Z a-z 0-9 _ . -")
+        if self.etherpad_api_key and not _API_KEY.fullmatch(self.etherpad_api_key):
+            raise ConfigurationError(
+                "etherpad_api_key must be at least 16 printable ASCII characters without blanks "
+                "(make one with `openssl rand -hex 32`)"
+            )
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

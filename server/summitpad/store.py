@@ -75,12 +75,17 @@ return {false, snap[2], redis.call('XRANGE', KEYS[2], '(' .. after, '+')}
 # KEYS: snap, log, lease, hist. ARGV: doc, upto, node id. Folds the log up to `upto` into the
 # snapshot if this node still holds the lease and the snapshot is not newer; trims the log up to
 # `upto` or the history's last entry, whichever is older, keeping that entry itself so the log
-# always knows its last id. Returns 1 if it wrote, 0 if not.
+# always knows its last id. A pad with neither snapshot nor log was deleted (the log always
+# keeps its last entry): it is not written back. Returns 1 if it wrote, 0 if not.
 _COMPACT = (
     _NEWER
     + """
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 local cur = redis.call('HGET', KEYS[1], 'upto')
+if not cur and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[3])
+  return 0
+end
 if cur and newer(cur, ARGV[2]) then
   redis.call('DEL', KEYS[3])
   return 0
@@ -100,11 +105,12 @@ return 1
 """
 )
 
-# KEYS: snap, log. ARGV: update, channel, node id. Writes the first entry of a pad that has never
-# been written (no snapshot, no log): a new pad's template, written once however many nodes try.
+# KEYS: snap, log. ARGV: update, channel, node id, author. Writes the first entry of a pad that
+# has never been written (no snapshot, no log): a new pad's template, written once however many
+# nodes try, or a pad created through the Etherpad-compatible API.
 _SEED = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[1])
+local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[1], 'a', ARGV[4])
 redis.call('PUBLISH', ARGV[2], 'U0-0 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
 return 1
 """
@@ -170,11 +176,12 @@ class PadStore:
         prev, entry_id, length = reply
         return Appended(prev.decode(), entry_id.decode(), int(length))
 
-    async def seed(self, keys: PadKeys, update: bytes) -> bool:
-        """Write `update` as the pad's first entry if nothing was ever written to it."""
+    async def seed(self, keys: PadKeys, update: bytes, author: str = "") -> bool:
+        """Write `update` as the pad's first entry, by `author` (none: the server's own), if
+        nothing was ever written to it."""
         written = await self._call(
             lambda: self._seed(
-                keys=[keys.snap, keys.log], args=[update, keys.channel, self.node_id]
+                keys=[keys.snap, keys.log], args=[update, keys.channel, self.node_id, author]
             )
         )
         return bool(written)

@@ -8,6 +8,11 @@ Every request gets, from `security_middleware`:
 - `request[USER]`: the logged-in `User` (from the `sp_login` cookie, or from an
   `Authorization: Bearer spt_...` header), or None.
 
+Requests to the Etherpad-compatible API (`/api`, `/api/...`) get none of this: that API checks
+its own key, and sets no cookie.
+Nor do the probes and the metrics scrape (`NO_SESSION_PATHS`): they set no cookie and never
+touch Valkey on a login's behalf.
+
 Every unsafe request (POST, PUT, PATCH, DELETE) that is not token-authenticated must carry the
 CSRF token of `csrf_token(request)` in the form field `csrf` or the header `X-CSRF-Token`. The
 token is an HMAC of the participant id and the login, so it belongs to one browser and one login.
@@ -48,8 +53,14 @@ PARTICIPANT_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_EXEMPT_PREFIX = "/ws/"
+# The Etherpad-compatible API (views/etherpad_api.py) checks its own key and takes no cookies:
+# no participant cookie, no login, no CSRF token.
+ETHERPAD_API_PATH = "/api"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _NO_LOGIN_LOOKUP_PREFIX = "/static/"  # assets need no user: spare Valkey a lookup per file
+# Probes and the metrics scrape (views/health.py, views/monitoring.py): no participant, no
+# login lookup, no cookies, no CSRF (they take GETs only).
+NO_SESSION_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _AUTHOR_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -205,6 +216,12 @@ async def security_middleware(
     request: web.Request, handler: rendering.Handler
 ) -> web.StreamResponse:
     """Participant cookie, user and CSRF for every request; put it first in the list."""
+    if request.path == ETHERPAD_API_PATH or request.path.startswith(ETHERPAD_API_PATH + "/"):
+        request[USER] = None
+        return await handler(request)
+    if request.path in NO_SESSION_PATHS:
+        request[USER] = None
+        return await handler(request)
     secret = request.app[SECRET]
     bearer = _bearer_token(request)
     request[USER] = None

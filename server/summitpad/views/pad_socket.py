@@ -6,13 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import protocol
-from ..app_keys import REGISTRY, SETTINGS, SHUTTING_DOWN
+from ..app_keys import METRICS, REGISTRY, SETTINGS, SHUTTING_DOWN
 from ..connection import Connection
 from ..errors import CLOSE_MESSAGE_TOO_BIG, Forbidden, ShuttingDown, SummitpadError, TextFrame
 from ..keys import check_pad_id
+from ..metrics import Metrics
 from ..web_security import PARTICIPANT_ID
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,24 @@ async def serve_pad(
         heartbeat=30.0,
     )
     await ws.prepare(request)
+    metrics = request.app[METRICS]
+    metrics.connections.inc()
+    try:
+        return await _serve(request, ws, find_pad, read_only=read_only, shown_as=shown_as)
+    finally:
+        metrics.connections.dec()
+
+
+async def _serve(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    find_pad: Callable[[], Awaitable[str]],
+    *,
+    read_only: bool,
+    shown_as: str | None,
+) -> web.WebSocketResponse:
+    settings = request.app[SETTINGS]
+    metrics = request.app[METRICS]
     peer = f"{request.remote} " + (f"read-only {shown_as}" if shown_as else "pad")
     registry = request.app[REGISTRY]
     try:
@@ -72,10 +91,13 @@ async def serve_pad(
         pad = await registry.acquire(pad_id)
     except Exception as exc:
         error = exc if isinstance(exc, SummitpadError) else SummitpadError("cannot load the pad")
+        code = error.close_code
+        extra = {"peer": peer, "close_code": code}
         if error is exc:
-            log.warning("refusing %s: %s", peer, exc)
+            log.warning("refusing %s: %s (%s)", peer, exc, code, extra=extra)
         else:
-            log.exception("refusing %s: loading the pad failed", peer)
+            log.exception("refusing %s: loading the pad failed (%s)", peer, code, extra=extra)
+        metrics.closed_with(code)
         reason = str(error) if shown_as is None else error.title  # str() may name the pad
         await ws.close(code=error.close_code, message=reason.encode()[:120])
         return ws
@@ -88,6 +110,7 @@ async def serve_pad(
         burst=settings.message_burst,
         read_only=read_only,
         author_id=request[PARTICIPANT_ID],
+        metrics=metrics,
     )
     pad.join(conn)
     try:
@@ -100,22 +123,31 @@ async def serve_pad(
                     pad.receive(conn, protocol.decode_message(msg.data))
                 elif msg.type is WSMsgType.TEXT:
                     raise TextFrame("binary frames only")
-                elif msg.type is WSMsgType.ERROR:
-                    log.info("closing %s: %s", peer, ws.exception())
+                elif msg.type is WSMsgType.ERROR:  # aiohttp has closed the websocket
+                    _closed_by_aiohttp(ws, peer, settings.max_message_size, metrics)
             except SummitpadError as exc:
                 conn.close(exc)
             except Exception:
-                log.exception("closing %s: failed on a message", peer)
-                conn.close(SummitpadError("internal error"))
+                conn.close(SummitpadError("internal error: failed on a message"), exc_info=True)
     finally:
         conn.closed = True
         pad.leave(conn)
         registry.release(pad)
     if conn.closing is not None:
         await conn.closing  # the close frame with our code goes out before the handler ends
-    if ws.close_code == CLOSE_MESSAGE_TOO_BIG:
-        log.info("closed %s: message over %d bytes", peer, settings.max_message_size)
     return ws
+
+
+def _closed_by_aiohttp(
+    ws: web.WebSocketResponse, peer: str, max_size: int, metrics: Metrics
+) -> None:
+    """Log (once) and count a close aiohttp made: a message over the size limit, a frame that
+    breaks the websocket protocol, a client that stopped answering pings."""
+    error = ws.exception()  # a WebSocketError carries the code aiohttp sent
+    code = int(getattr(error, "code", None) or ws.close_code or WSCloseCode.ABNORMAL_CLOSURE)
+    reason = f"message over {max_size} bytes" if code == CLOSE_MESSAGE_TOO_BIG else str(error)
+    log.info("closed %s: %s (%s)", peer, reason, code, extra={"peer": peer, "close_code": code})
+    metrics.closed_with(code)
 
 
 def _offered_protocols(request: web.Request) -> tuple[str, ...]:
