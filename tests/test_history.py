@@ -250,3 +250,22 @@ async def test_a_saved_revision_keeps_its_number(live, redis_client):
     assert view.count == 2
     assert [(s.number, s.label) for s in view.saved] == [(1, "<b>agreed</b>")]
     assert str((await hist.doc_at(view, 1)).get("content", type=Text)) == "draft"
+
+
+async def test_a_pad_older_than_its_history_starts_with_its_snapshot(redis_client, key_prefix):
+    keys = pad_keys(key_prefix, "older")
+    store = PadStore(redis_client, "node-a")
+    doc = Doc()
+    doc.get("content", type=Text).insert(0, "written before history")
+    appended = await store.append(keys, doc.get_update())
+    # Folded and trimmed as compaction did before revisions were kept: no history at all.
+    await redis_client.hset(keys.snap, mapping={"doc": doc.get_update(), "upto": appended.entry_id})
+    hist = HistoryStore(redis_client)
+    view = await hist.view(keys)
+    assert view.count == 1 and view.tail[0].author == ""
+    assert str((await hist.doc_at(view, 1)).get("content", type=Text)) == "written before history"
+    assert await hist.extend(keys) == 1
+    assert await redis_client.zcard(keys.ckpt) == 1  # the snapshot is the first checkpoint
+    after = await hist.view(keys)
+    assert after.head.count == 1 and after.tail == []
+    assert str((await hist.doc_at(after, 1)).get("content", type=Text)) == "written before history"

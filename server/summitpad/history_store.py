@@ -178,12 +178,21 @@ class HistoryStore:
             )
         return saved
 
-    async def view(self, keys: PadKeys) -> HistoryView:
+    async def _unwritten(
+        self, keys: PadKeys
+    ) -> tuple[Head, dict[str, SavedRevision], list[Revision], list[Revision]]:
+        """The written history's head, the saved revisions, and the revisions past the history
+        (numbered as they will be written): a first one holding the snapshot of a pad older
+        than its history, if so, then those the log makes."""
         head = await self.head(keys)
         saved = await self._saved_ids(keys)
         base, entries = await self._entries_after(keys, head)
-        tail = group(entries, first_number=head.count + len(base) + 1, saved=saved)
-        tail = base + tail
+        made = group(entries, first_number=head.count + len(base) + 1, saved=saved)
+        return head, saved, base, made
+
+    async def view(self, keys: PadKeys) -> HistoryView:
+        head, saved, base, made = await self._unwritten(keys)
+        tail = base + made
         by_upto = {r.upto: r.number for r in tail}
         listed = [
             s if s.number is not None or s.upto not in by_upto
@@ -285,11 +294,8 @@ class HistoryStore:
 
     async def extend(self, keys: PadKeys) -> int:
         """Write the revisions the log holds past the history; returns how many."""
-        head = await self.head(keys)
-        saved = await self._saved_ids(keys)
-        base, entries = await self._entries_after(keys, head)
-        revisions = group(entries, first_number=head.count + len(base) + 1, saved=saved)
-        revisions = base + revisions
+        head, _, base, made = await self._unwritten(keys)
+        revisions = base + made
         if not revisions:
             return 0
         # Which revisions get a checkpoint, found first: the pad itself is built only if one does.
