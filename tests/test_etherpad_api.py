@@ -22,7 +22,7 @@ from summitpad import presence
 from summitpad.app_keys import REGISTRY, SUMMITS
 from summitpad.client import PadClient
 from summitpad.clock import SetClock
-from summitpad.errors import ConfigurationError
+from summitpad.errors import CLOSE_PAD_DELETED, ConfigurationError
 from summitpad.etherpad_api import api_author
 from summitpad.history_store import HistoryStore
 from summitpad.keys import pad_keys, read_only_key
@@ -341,15 +341,15 @@ async def test_delete_pad_removes_every_key(
     visitor = await connect(app.ws_url, "gone")
     async with http.get(f"{app.http_url}/p/gone/ro", allow_redirects=False) as response:
         ro_id = response.headers["Location"].rsplit("/", 1)[1]
-    answer = await call(http, app, "deletePad", padID="gone")
-    assert answer[1]["code"] == 1 and "open in 1 connection" in answer[1]["message"]
-    assert await text_of(http, app, "gone") == "secret notes\n"
-    await visitor.close()
-    registry = app.app[REGISTRY]
-    await eventually(lambda: not registry.live("gone").connections)
+    # As Etherpad's deletePad does, it closes whoever has the pad open (4410, "the pad was
+    # deleted") rather than refusing while anyone does.
     assert (await call(http, app, "deletePad", padID="gone"))[1] == ok()
+    await eventually(lambda: visitor.ws.closed)
+    assert visitor.ws.close_code == CLOSE_PAD_DELETED
+    registry = app.app[REGISTRY]
     assert registry.live("gone") is None
-    assert await redis_client.keys(f"{key_prefix}:{{pad:gone}}:*") == []
+    gone = pad_keys(key_prefix, "gone").gone
+    assert await redis_client.keys(f"{key_prefix}:{{pad:gone}}:*") == [gone.encode()]
     assert not await redis_client.exists(read_only_key(key_prefix, ro_id))
     assert (await call(http, app, "getText", padID="gone"))[1] == wrong("padID does not exist")
     assert (await call(http, app, "deletePad", padID="gone"))[1] == wrong(
@@ -377,9 +377,13 @@ async def test_other_nodes_connections_count(
             "padUsersCount"]
 
     assert await eventually(users) == 1  # as node b last reported
-    body = (await call(http, node_a, "deletePad", padID="shared"))[1]
-    assert body["code"] == 1 and "open in 1 connection" in body["message"]
-    assert await text_of(http, node_b, "shared") == "from a, live on b\n"
+    # deletePad closes the pad on the other node too, and that node forgets it.
+    assert (await call(http, node_a, "deletePad", padID="shared"))[1] == ok()
+    await eventually(lambda: reader.ws.closed)
+    assert reader.ws.close_code == CLOSE_PAD_DELETED
+    await eventually(lambda: node_b.app[REGISTRY].live("shared") is None)
+    assert (await call(http, node_b, "getText", padID="shared"))[1] == wrong(
+        "padID does not exist")
 
 
 async def test_a_deleted_pad_is_never_written_back(

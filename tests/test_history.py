@@ -252,6 +252,21 @@ async def test_a_saved_revision_keeps_its_number(live, redis_client):
     assert str((await hist.doc_at(view, 1)).get("content", type=Text)) == "draft"
 
 
+async def test_saving_after_the_history_holds_the_last_edit_saves_the_last_revision(
+    live, redis_client
+):
+    pad = await live("saved-written")
+    ann = Typist(1)
+    send(pad, Sender("ann"), ann.change(lambda t: t.insert(0, "draft")))
+    await pad.drain()
+    hist = HistoryStore(redis_client)
+    assert await hist.extend(pad.keys) == 1  # the last edit is in the written history now
+    saved = await hist.save(pad.keys, label="agreed", author="ann", name="Ann", time_ms=1)
+    assert saved is not None and saved.number == 1
+    view = await hist.view(pad.keys)
+    assert [(s.number, s.label) for s in view.saved] == [(1, "agreed")]
+
+
 async def test_a_pad_older_than_its_history_starts_with_its_snapshot(redis_client, key_prefix):
     keys = pad_keys(key_prefix, "older")
     store = PadStore(redis_client, "node-a")

@@ -135,7 +135,7 @@ def test_keys_of_a_pad() -> None:
 
 def all_keys(keys: PadKeys) -> list[str]:
     return [keys.log, keys.snap, keys.lease, keys.channel, keys.ro, keys.chat, keys.hist,
-            keys.ckpt, keys.saved, keys.authors]
+            keys.ckpt, keys.saved, keys.authors, keys.gone]
 
 
 def hash_tag(key: str) -> str:

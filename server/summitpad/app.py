@@ -10,8 +10,10 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from . import protocol
+from . import protocol, urls
+from .admin_broadcast import Broadcaster
 from .app_keys import (
+    BROADCASTER,
     CLOCK,
     METRICS,
     PRESENCE,
@@ -30,6 +32,7 @@ from .fanout import Fanout
 from .keys import PAD_ID_PATTERN
 from .live_pad import LivePad
 from .metrics import Metrics
+from .pad_deletion import clear_leftovers
 from .pad_rules import PadRules
 from .pad_upkeep import keep_pads_in_step, save_text
 from .pads import PadRegistry
@@ -40,6 +43,9 @@ from .store import PadStore, connect
 from .summit_store import SummitStore
 from .views import (
     account,
+    admin,
+    api_v1,
+    archive,
     etherpad_api,
     health,
     history,
@@ -91,6 +97,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/ws/{pad_id:[^/]+}", pad_socket.pad_socket, name="pad_socket")
     app.router.add_static("/static", STATIC_DIR, name="static")
     organize.add_routes(app.router)
+    admin.add_routes(app.router)
+    archive.add_routes(app.router)
     summits.add_routes(app.router)
     unconference.add_routes(app.router)
     read_only.add_routes(app.router)
@@ -98,6 +106,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     pad_import.add_routes(app.router)
     history.add_routes(app.router)
     pad_authors.add_routes(app.router)
+    app.add_subapp(urls.API_V1, api_v1.create_api())  # JSON API: its own 404, 405, errors
     etherpad_api.add_routes(app.router)
     sessions.add_routes(app.router)  # last: /<summit>/<session> matches what the others do not
     return app
@@ -142,6 +151,9 @@ async def _live_pads(app: web.Application) -> AsyncIterator[None]:
     async def text_sink(pad: LivePad) -> None:
         await save_text(summit_store, pad)
 
+    async def after_delete(pad: LivePad) -> None:
+        await clear_leftovers(store.client, summit_store, pad.keys)
+
     app[REGISTRY] = PadRegistry(
         store,
         fanout,
@@ -150,9 +162,14 @@ async def _live_pads(app: web.Application) -> AsyncIterator[None]:
         unload_delay=settings.pad_unload_delay,
         rules=app[RULES],
         text_sink=text_sink,
+        after_delete=after_delete,
         metrics=app[METRICS],
     )
     app[METRICS].live_pads.set_function(app[REGISTRY].__len__)
+    app[BROADCASTER] = Broadcaster(
+        store.client, settings.key_prefix, settings.node_id, app[REGISTRY]
+    )
+    app[BROADCASTER].listen(fanout)
     yield
     await app[REGISTRY].close()
     await fanout.stop()

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from .admin_broadcast import Broadcaster
 from .clock import Clock
 from .metrics import Metrics
 from .pad_rules import PadRules
@@ -24,3 +25,4 @@ SUMMITS = web.AppKey("summits", SummitStore)
 RULES = web.AppKey("rules", PadRules)
 PRESENCE = web.AppKey("presence", Presence)
 METRICS = web.AppKey("metrics", Metrics)
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -56,12 +56,19 @@ def announced(state: bytes) -> tuple[str, str] | None:
 
 async def read_authors(client: aioredis.Redis, keys: PadKeys) -> dict[str, dict[str, str]]:
     """Author id -> {"name", "color"} for every author the pad has recorded."""
-    raw = await client.hgetall(keys.authors)
+    return recorded_authors(await client.hgetall(keys.authors))
+
+
+def recorded_authors(raw: Mapping[Any, Any]) -> dict[str, dict[str, str]]:
+    """The authors hash as stored (HGETALL's reply), checked: {"name", "color"} per author id;
+    a value that is not a JSON object is left out."""
     authors = {}
     for author, value in raw.items():
         try:
             data = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(data, dict):
             continue
         authors[as_text(author)] = {
             "name": clean_name(data.get("name")) or "anonymous",

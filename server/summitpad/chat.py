@@ -206,6 +206,30 @@ async def read_chat(
     return [ChatEntry.stored(as_text(eid), _message_field(fields)) for eid, fields in entries]
 
 
+# -- storing ------------------------------------------------------------------------------------
+
+
+class ChatWriter:
+    """Stores a pad's messages with the flood limit, and publishes them to the other nodes (a
+    node does not hear its own: its live pad's members get a message from the caller)."""
+
+    def __init__(self, client: aioredis.Redis, keys: PadKeys, node_id: str) -> None:
+        self.keys = keys
+        self._node_id = node_id
+        self._send = client.register_script(_SEND)
+
+    async def store(self, draft: Draft) -> ChatEntry | int:
+        """The stored message, or the ms until its author may send again (a flood)."""
+        written, detail = await self._send(
+            keys=[self.keys.chat, self.keys.chat_rate(draft.author)],
+            args=[draft.to_stored(), FLOOD_LIMIT, FLOOD_WINDOW_MS, MAX_STORED,
+                  self.keys.channel, self._node_id],
+        )
+        if not written:
+            return int(detail)
+        return ChatEntry(as_text(detail), draft.author, draft.name, draft.color, draft.text)
+
+
 # -- the chat of a live pad --------------------------------------------------------------------
 
 
@@ -217,8 +241,7 @@ class PadChat:
         self.pad_id = pad_id
         self.keys = keys
         self._client = client
-        self._node_id = node_id
-        self._send = client.register_script(_SEND)
+        self._writer = ChatWriter(client, keys, node_id)
         self.members: set[Connection] = set()  # connections that joined
         self._queue: asyncio.Queue[tuple[Connection, Draft | None]] = asyncio.Queue(_QUEUE)
         self._worker: asyncio.Task[None] | None = None
@@ -283,18 +306,16 @@ class PadChat:
         conn.send_message(protocol.encode_chat(body))
 
     async def _store(self, conn: Connection, draft: Draft) -> None:
-        stored = draft.to_stored()
-        written, detail = await self._send(
-            keys=[self.keys.chat, self.keys.chat_rate(draft.author)],
-            args=[stored, FLOOD_LIMIT, FLOOD_WINDOW_MS, MAX_STORED, self.keys.channel,
-                  self._node_id],
-        )
-        if not written:
+        stored = await self._writer.store(draft)
+        if isinstance(stored, int):
             log.info("pad %s: chat flood from %s", self.pad_id, conn.peer)
-            refuse(conn, "flood", retry_after=int(detail))
+            refuse(conn, "flood", retry_after=stored)
             return
-        self._broadcast(ChatEntry(as_text(detail), draft.author, draft.name, draft.color,
-                                  draft.text))
+        self._broadcast(stored)
+
+    def receive_local(self, entry: ChatEntry) -> None:
+        """A message stored on this node by someone other than a connection (an API)."""
+        self._broadcast(entry)
 
     def _broadcast(self, entry: ChatEntry) -> None:
         """Send one message to every joined connection: encoded and framed once."""

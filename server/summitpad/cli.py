@@ -15,8 +15,10 @@ from aiohttp import web
 
 from . import __version__, logs
 from .app import create_app
+from .cli_archive import archive
 from .cli_data import summit, user
 from .cli_options import setting_options
+from .cli_restore import restore
 from .errors import StoreUnavailable, SummitpadError
 from .settings import Settings, describe
 
@@ -83,6 +85,8 @@ def serve(**options: Any) -> None:
 
 main.add_command(summit)
 main.add_command(user)
+main.add_command(archive)
+main.add_command(restore)
 
 
 @main.command("settings")

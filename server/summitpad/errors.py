@@ -21,6 +21,7 @@ CLOSE_SLOW_CONSUMER = 4508  # the client did not read fast enough; its send queu
 CLOSE_UPDATE_REJECTED = 4422  # a well-framed update that does not apply to a document
 CLOSE_RATE_LIMITED = 4529  # a flood of messages
 CLOSE_RESYNC = 4509  # an update that depends on edits the server lacks: reconnect and resync
+CLOSE_PAD_DELETED = 4410  # the pad was deleted while open: its notes are gone, do not send them
 
 
 class SummitpadError(Exception):
@@ -73,6 +74,15 @@ class NeedsResync(SummitpadError):
     status = 409
     close_code = CLOSE_RESYNC
     title = "Resync needed"
+
+
+class PadDeleted(SummitpadError):
+    """The pad was deleted (by an organizer or the Etherpad-compatible API) while open. Its
+    clients must not reconnect with the document they hold: that would write it back."""
+
+    status = 410
+    close_code = CLOSE_PAD_DELETED
+    title = "Pad deleted"
 
 
 class RateLimited(SummitpadError):

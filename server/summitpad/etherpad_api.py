@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,19 +37,27 @@ from typing import Any
 import redis.asyncio as aioredis
 from pycrdt import Doc, Text
 
-from .author_names import FALLBACK_COLOR
-from .authorship import AUTHOR
-from .errors import Forbidden, NotFound, StoreUnavailable
-from .history_store import HistoryStore
-from .keys import PadKeys, check_pad_id, pad_key_pattern, parse_pad_key, read_only_key
-from .pad_export import TEXT_NAME, doc_from_updates, pad_content
+from .errors import NotFound, TooLarge
+from .keys import PadKeys, check_pad_id
+from .pad_deletion import delete_pad
+from .pad_export import pad_content
 from .pad_export_html import pad_blocks
-from .pad_import import MAX_CHARS
-from .pad_rules import BARE_PAD, PadRules, PadTerms
+from .pad_operations import (
+    READ_ONLY,
+    PadExists,
+    PadOperations,
+    ReadOnlyPad,
+    RevisionNotFound,
+    Writer,
+    append_text,
+    clean_text,
+    replace_text,
+    without_final_newline,
+)
+from .pad_rules import BARE_PAD, PadRules
 from .pads import PadRegistry
 from .presence import Presence
-from .schedule import parse_session_pad_id
-from .store import UNAVAILABLE, PadStore, as_text, parse_id
+from .store import PadStore
 from .summit_store import SummitStore
 
 log = logging.getLogger(__name__)
@@ -61,8 +68,6 @@ API_VERSION = "1.2.15"
 VERSIONS = ("1", "1.1", "1.2", "1.2.1", "1.2.7", "1.2.8", "1.2.9", "1.2.10", "1.2.11",
             "1.2.12", "1.2.13", "1.2.14", "1.2.15")
 AUTHOR_NAME = "Etherpad API"
-READ_ONLY = "the pad is read-only (its session is locked or over): nothing was changed"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline stay
 _REV = re.compile(r"\s*(-?\d{1,18})\s*")
 
 Fields = Mapping[str, str]
@@ -120,10 +125,10 @@ def text_of(fields: Fields) -> str | None:
     text = fields.get("text")
     if text is None:
         return None
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if len(text) > MAX_CHARS:
-        raise WrongParameters(f"text too long: at most {MAX_CHARS:,} characters")
-    return text.encode("utf-8", "replace").decode()  # a lone surrogate cannot go in a pad
+    try:
+        return clean_text(text)
+    except TooLarge as exc:
+        raise WrongParameters(str(exc)) from None
 
 
 def _required_text(fields: Fields) -> str:
@@ -156,32 +161,7 @@ def etherpad_text(text: str) -> str:
 
 def pad_text(text: str) -> str:
     """Etherpad's text as the pad holds it: without its final newline."""
-    return text[:-1] if text.endswith("\n") else text
-
-
-def replace_text(text: Text, new: str, author: str) -> None:
-    """Make the pad's text `new`, written by `author` (pycrdt offsets: UTF-8 bytes)."""
-    if len(text):
-        del text[0:len(text)]
-    if new:
-        text.insert(0, new, {AUTHOR: author})
-
-
-def append_text(text: Text, new: str, author: str) -> None:
-    if new:
-        text.insert(len(text), new, {AUTHOR: author})
-
-
-def first_update(template: bytes | None, text: str | None, author: str) -> bytes:
-    """A new pad's first entry: its template (if any), replaced by `text` if one is given."""
-    doc: Doc[Any] = Doc()
-    content = doc.get(TEXT_NAME, type=Text)
-    if template:
-        doc.apply_update(template)
-    if text is not None:
-        with doc.transaction():
-            replace_text(content, text, author)
-    return doc.get_update()
+    return without_final_newline(text)
 
 
 def html_page(body: str) -> str:
@@ -205,53 +185,34 @@ class EtherpadApi:
     prefix: str
     author: str
 
-    def _keys(self, pad_id: str) -> PadKeys:
-        return PadKeys(self.prefix, pad_id)
+    @property
+    def ops(self) -> PadOperations:
+        return PadOperations(self.client, self.store, self.registry, self.rules, self.presence,
+                             self.prefix)
 
-    async def _redis(self, operation: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            return await operation()
-        except UNAVAILABLE as exc:
-            raise StoreUnavailable(f"Valkey/Redis cannot answer now: {exc}") from exc
+    @property
+    def writer(self) -> Writer:
+        return Writer(self.author, AUTHOR_NAME)
 
     async def _existing(self, fields: Fields) -> PadKeys:
-        keys = self._keys(pad_id_of(fields))
-        if not await self._redis(lambda: self.client.exists(keys.snap, keys.log)):
+        keys = self.ops.keys(pad_id_of(fields))
+        if not await self.ops.stored(keys):
             raise WrongParameters("padID does not exist")
         return keys
 
-    async def _terms(self, pad_id: str, *, with_template: bool = False) -> PadTerms:
-        try:
-            return await self.rules.terms(pad_id, with_template=with_template)
-        except NotFound as exc:  # the pad of a session that does not exist
-            raise WrongParameters(str(exc)) from exc
-
     async def _doc(self, keys: PadKeys, rev: int | None) -> Doc[Any]:
-        if rev is None:
-            stored = await self.store.read(keys)
-            snapshot = [stored.snapshot] if stored.snapshot else []
-            return doc_from_updates(snapshot + [u for _, u in stored.updates])
-        history = HistoryStore(self.client)
-        view = await history.view(keys)
-        if rev > view.count:
-            raise WrongParameters("rev is higher than the head revision of the pad")
-        return await history.doc_at(view, rev)
+        try:
+            return await self.ops.state(keys, rev)
+        except RevisionNotFound:
+            raise WrongParameters("rev is higher than the head revision of the pad") from None
 
     async def _edit(self, keys: PadKeys, change: Callable[[Text], None]) -> None:
-        if (await self._terms(keys.pad_id)).read_only:
-            raise WrongParameters(READ_ONLY)
-        await self._name_author(keys)
         try:
-            await self.registry.edit(keys.pad_id, self.author, change)
-        except Forbidden as exc:  # locked since the check above
+            await self.ops.edit(keys, self.writer, change)
+        except ReadOnlyPad as exc:
             raise WrongParameters(READ_ONLY) from exc
         except NotFound as exc:
             raise WrongParameters(str(exc)) from exc
-
-    async def _name_author(self, keys: PadKeys) -> None:
-        """Name the API's author in the pad's author list, as a participant's name is."""
-        entry = json.dumps({"name": AUTHOR_NAME, "color": FALLBACK_COLOR})
-        await self._redis(lambda: self.client.hset(keys.authors, self.author, entry))
 
     async def get_text(self, fields: Fields) -> dict[str, Any]:
         rev = rev_of(fields)
@@ -276,101 +237,47 @@ class EtherpadApi:
     async def create_pad(self, fields: Fields) -> None:
         """The pad as it starts when first opened (its session's template, or empty), or with
         `text`; written in one go only if nothing is stored for it yet."""
-        keys = self._keys(pad_id_of(fields))
+        keys = self.ops.keys(pad_id_of(fields))
         text = text_of(fields)
-        terms = await self._terms(keys.pad_id, with_template=True)
-        if text is not None and terms.read_only:
-            raise WrongParameters(READ_ONLY)
-        first = first_update(terms.template, None if text is None else pad_text(text),
-                             self.author)
-        if not await self.store.seed(keys, first, self.author if text is not None else ""):
-            raise WrongParameters("padID does already exist")
-        if text is not None:
-            await self._name_author(keys)
-        live = self.registry.live(keys.pad_id)
-        if live is not None:  # a node skips its own messages: read the new entry now
-            live.catch_up()
-        log.info("etherpad api: created pad %s", keys.pad_id)
+        try:
+            await self.ops.create(keys, None if text is None else pad_text(text), self.writer)
+        except ReadOnlyPad as exc:
+            raise WrongParameters(READ_ONLY) from exc
+        except PadExists:
+            raise WrongParameters("padID does already exist") from None
+        except NotFound as exc:  # the pad of a session that does not exist
+            raise WrongParameters(str(exc)) from exc
 
     async def get_revisions_count(self, fields: Fields) -> dict[str, Any]:
-        view = await HistoryStore(self.client).view(await self._existing(fields))
-        return {"revisions": view.count}
+        return {"revisions": await self.ops.revisions(await self._existing(fields))}
 
     async def get_last_edited(self, fields: Fields) -> dict[str, Any]:
         """The time of the newest log entry (the log always keeps it), in ms."""
         keys = await self._existing(fields)
-        last = await self._redis(lambda: self.client.xrevrange(keys.log, count=1))
-        if last:
-            return {"lastEdited": parse_id(as_text(last[0][0]))[0]}
-        upto = await self._redis(lambda: self.client.hget(keys.snap, "upto"))
-        return {"lastEdited": parse_id(as_text(upto))[0] if upto else 0}
+        return {"lastEdited": await self.ops.last_edited(keys) or 0}
 
     async def pad_users_count(self, fields: Fields) -> dict[str, Any]:
         """Connections to the pad over every node (a pad open but never written has some)."""
-        pad_id = pad_id_of(fields)
-        live = self.registry.live(pad_id)
-        here = len(live.connections) if live is not None else 0
-        return {"padUsersCount": await self.presence.connections(pad_id, here)}
+        return {"padUsersCount": await self.ops.users(pad_id_of(fields))}
 
     async def list_all_pads(self, fields: Fields) -> dict[str, Any]:
         """Every pad with a snapshot or a log, found with SCAN (never KEYS)."""
-
-        async def scan() -> set[str]:
-            found: set[str] = set()
-            for kind in ("snap", "log"):
-                pattern = pad_key_pattern(self.prefix, kind)
-                async for key in self.client.scan_iter(match=pattern, count=1000):
-                    try:
-                        prefix, pad_id, key_kind = parse_pad_key(as_text(key))
-                    except ValueError:
-                        continue
-                    if prefix == self.prefix and key_kind == kind:
-                        found.add(pad_id)
-            return found
-
-        return {"padIDs": sorted(await self._redis(scan))}
+        return {"padIDs": await self.ops.all_pads()}
 
     async def delete_pad(self, fields: Fields) -> None:
-        """Delete every key of the pad, once nobody has it open anywhere (as far as the
-        nodes' reports of a few seconds ago tell) and it is not read-only."""
+        """Delete the pad for good unless it is read-only: every key, and on every node its
+        live copy, closing whoever has it open (4410), as Etherpad's deletePad kicks its users
+        (see pad_deletion.py)."""
         keys = await self._existing(fields)
-        pad_id = keys.pad_id
         try:
-            terms = await self.rules.terms(pad_id)
+            terms = await self.rules.terms(keys.pad_id)
         except NotFound:
             terms = BARE_PAD  # its session is gone: the pad may go too
         if terms.read_only:
             raise WrongParameters(
                 "the pad is read-only (its session is locked or over): it was not deleted"
             )
-        live = self.registry.live(pad_id)
-        users = await self.presence.connections(pad_id, len(live.connections) if live else 0)
-        if users:
-            raise WrongParameters(
-                f"the pad is open in {users} connection{'s' if users > 1 else ''}: "
-                "it can be deleted once nobody has it open"
-            )
-        if not await self.registry.discard(pad_id):
-            raise WrongParameters("the pad is being opened or edited: try again in a moment")
-        ro_id = await self._redis(lambda: self.client.get(keys.ro))
-        await self._redis(lambda: self.client.delete(*keys.stored))
-        if ro_id is not None:
-            await self._redis(lambda: self.client.delete(read_only_key(self.prefix,
-                                                                       as_text(ro_id))))
-        await self._forget_text(pad_id)
-        log.info("etherpad api: deleted pad %s", pad_id)
-
-    async def _forget_text(self, pad_id: str) -> None:
-        """A session's pad leaves the summit's search with its text."""
-        found = parse_session_pad_id(pad_id)
-        if found is None:
-            return
-        try:
-            data = await self.summits.load(found[0])
-        except NotFound:
-            return
-        if found[1] in data.sessions:
-            await self.summits.save_text(found[0], found[1], "")
+        await delete_pad(self.store, self.registry, self.summits, keys, by="etherpad api")
 
 
 Function = Callable[[EtherpadApi, Fields], Awaitable[Any]]

@@ -9,8 +9,14 @@ Messages on a pad's channel:
     C<node id> <entry id> <chat message JSON>      written by the chat script (see `chat`);
                                                    one lost in an outage is not read back:
                                                    a client gets it when it next joins
+    D<node id>                                     the pad was deleted (see `pad_deletion`):
+                                                   every node drops its live pad, the
+                                                   deleting node too
 
-A node skips its own messages. Pub/sub drops messages while a connection is down, and a pad
+A node skips its own messages (but for D), and ignores a kind it does not know, so that a
+newer node may add kinds while older ones still run. Besides its pads' channels the listener
+may hold pattern subscriptions (`listen_pattern`: the summits' notice channels, see
+`admin_broadcast`). Pub/sub drops messages while a connection is down, and a pad
 goes live before its subscription is confirmed, so after every (re)subscription (and every few
 seconds anyway) each live pad catches up from its log.
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
@@ -48,6 +55,8 @@ class Fanout:
         self._node = node_id.encode()
         self._pads: dict[bytes, LivePad] = {}
         self._subscribed: set[bytes] = set()  # channels the listener has subscribed to
+        self._patterns: dict[bytes, Callable[[bytes, bytes], None]] = {}
+        self._psubscribed: set[bytes] = set()  # patterns the listener has subscribed to
         self._dirty = False  # the live pads changed since the listener last subscribed
         self._changed = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(_PUBLISH_QUEUE)
@@ -85,8 +94,17 @@ class Fanout:
         self._changed.set()
 
     def unsubscribe(self, pad: LivePad) -> None:
-        self._pads.pop(pad.keys.channel.encode(), None)
+        channel = pad.keys.channel.encode()
+        if self._pads.get(channel) is pad:  # not a newer live pad of the same id
+            del self._pads[channel]
         self._dirty = True
+
+    def listen_pattern(self, pattern: str, handler: Callable[[bytes, bytes], None]) -> None:
+        """Also hand every message on a channel matching `pattern` to `handler(channel,
+        data)`, while this node holds live pads (without, nobody here would hear of it)."""
+        self._patterns[pattern.encode()] = handler
+        self._dirty = True
+        self._changed.set()
 
     def publish_awareness(self, pad: LivePad, payload: bytes) -> None:
         self._publish(pad, b"A" + self._node + b" " + payload)
@@ -140,6 +158,7 @@ class Fanout:
             await self._changed.wait()
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._subscribed.clear()
+        self._psubscribed.clear()
         try:
             self._dirty = True
             while self._pads and not self._stopping:
@@ -149,6 +168,10 @@ class Fanout:
                 message = await pubsub.get_message(timeout=_POLL)
                 if message is not None and message["type"] == "message":
                     self._dispatch(message["channel"], message["data"])
+                elif message is not None and message["type"] == "pmessage":
+                    self._dispatch_pattern(
+                        message["pattern"], message["channel"], message["data"]
+                    )
         finally:
             # Closing must not hang a cancelled listener: give it a moment, then drop it.
             with contextlib.suppress(Exception):
@@ -162,6 +185,10 @@ class Fanout:
         # until the server confirms, and a pad reloaded meanwhile would never be subscribed.
         missing = [channel for channel in self._pads if channel not in self._subscribed]
         stale = [channel for channel in self._subscribed if channel not in self._pads]
+        patterns = [p for p in self._patterns if p not in self._psubscribed]
+        if patterns:
+            await pubsub.psubscribe(*patterns)
+            self._psubscribed.update(patterns)
         if missing:
             await pubsub.subscribe(*missing)
             self._subscribed.update(missing)
@@ -192,12 +219,25 @@ class Fanout:
                 node, entry_id, payload = body.split(b" ", 2)
                 if node != self._node:
                     pad.receive_remote_chat(entry_id.decode(), payload)
-            elif kind == b"Q" and body != self._node:
-                states = pad.local_awareness()
+            elif kind == b"Q":
+                states = pad.local_awareness() if body != self._node else None
                 if states:
                     self.publish_awareness(pad, states)
+            elif kind == b"D":
+                pad.deleted()
+            else:
+                log.debug("pad %s: ignored a fan-out message of kind %r", pad.pad_id, kind)
         except ValueError:
             log.warning("pad %s: dropped a malformed fan-out message", pad.pad_id)
+
+    def _dispatch_pattern(self, pattern: bytes, channel: bytes, data: bytes) -> None:
+        handler = self._patterns.get(pattern)
+        if handler is None:
+            return
+        try:
+            handler(channel, data)
+        except Exception:  # one bad message must not stop the listener
+            log.exception("a message on %r failed", channel[:200])
 
     async def _catch_up_regularly(self) -> None:
         while True:

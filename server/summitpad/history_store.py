@@ -7,8 +7,9 @@
                                (one byte 1, then the state compressed with zlib)
     <prefix>:{pad:<id>}:saved  hash: log id -> JSON {number, label, author, name, time}
 
-Revisions are written from the log by whichever node compacts the pad (`extend`), and the log
-keeps every entry the history does not hold yet. Readers (`view`) see the
+Revisions are written from the log by whichever node compacts the pad (`extend`), or by a
+restore (archive_restore.py, with the same entries and checkpoints: history.history_entries),
+and the log keeps every entry the history does not hold yet. Readers (`view`) see the
 written revisions plus those the rest of the log makes, numbered the same way.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import struct
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,7 +25,16 @@ import redis.asyncio as aioredis
 from pycrdt import Doc
 
 from .errors import NotFound, StoreUnavailable
-from .history import LogEntry, Revision, checkpoint_due, group, replay
+from .history import Head as Head  # re-exported: readers of the history take it from here
+from .history import (
+    LogEntry,
+    Revision,
+    checkpoints_due,
+    group,
+    history_entries,
+    replay,
+    unpack_checkpoint,
+)
 from .keys import PadKeys
 from .store import UNAVAILABLE, as_text
 
@@ -67,17 +76,6 @@ def _fields(raw: Any) -> dict[str, bytes]:
     """A stream entry's fields, whether redis-py gives a list (RESP2) or a dict (RESP3)."""
     items = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2], strict=True)
     return {as_text(k): bytes(v) for k, v in items}
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """The last revision written: how many there are and the checkpoint bookkeeping."""
-
-    count: int = 0
-    upto: str | None = None
-    bytes_since: int = 0
-    revisions_since: int = 0
-    checkpoint_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +192,9 @@ class HistoryStore:
         head, saved, base, made = await self._unwritten(keys)
         tail = base + made
         by_upto = {r.upto: r.number for r in tail}
+        if head.upto is not None:
+            # Saved when the log's last entry was already written: the history's last revision.
+            by_upto.setdefault(head.upto, head.count)
         listed = [
             s if s.number is not None or s.upto not in by_upto
             else SavedRevision(by_upto[s.upto], s.label, s.author, s.name, s.time_ms, s.upto)
@@ -299,41 +300,16 @@ class HistoryStore:
         if not revisions:
             return 0
         # Which revisions get a checkpoint, found first: the pad itself is built only if one does.
-        due: set[int] = {r.number for r in base}
-        bytes_since, count_since, size = (
-            head.bytes_since, head.revisions_since, head.checkpoint_size
-        )
-        for revision in revisions:
-            bytes_since += len(revision.update)
-            count_since += 1
-            if revision.number in due or checkpoint_due(bytes_since, count_since, size):
-                due.add(revision.number)
-                bytes_since, count_since = 0, 0
+        due = checkpoints_due(head, revisions, forced={r.number for r in base})
         doc = await self._doc_before(keys, head, revisions[0].number) if due else None
+        planned = history_entries(head, revisions, due, doc)
         args: list[Any] = [head.count, len(revisions)]
-        checkpoints: list[Any] = []
-        bytes_since, count_since, size = (
-            head.bytes_since, head.revisions_since, head.checkpoint_size
-        )
-        for revision in revisions:
-            bytes_since += len(revision.update)
-            count_since += 1
-            if doc is not None:
-                doc.apply_update(revision.update)
-                if revision.number in due:
-                    state = doc.get_update()
-                    checkpoints += [
-                        revision.number, struct.pack(">Q", revision.number) + pack_checkpoint(state)
-                    ]
-                    bytes_since, count_since, size = 0, 0, len(state)
-                    if revision.number == max(due):
-                        doc = None  # nothing more to build
-            args += [
-                revision.number, revision.update, revision.author, revision.time_ms,
-                revision.upto, bytes_since, count_since, size,
-            ]
+        for entry in planned.entries:
+            args += [entry.revision.number, *entry.fields.values()]
+        for score, member in planned.checkpoints:
+            args += [score, member]
         written = await self._call(
-            lambda: self._extend(keys=[keys.hist, keys.ckpt, keys.log], args=args + checkpoints)
+            lambda: self._extend(keys=[keys.hist, keys.ckpt, keys.log], args=args)
         )
         return len(revisions) if written else 0
 
@@ -343,16 +319,3 @@ class HistoryStore:
         return await self.doc_at(view, min(number - 1, head.count))
 
 
-_ZLIB = b"\x01"
-
-
-def pack_checkpoint(state: bytes) -> bytes:
-    """A checkpoint as stored: a pad's state weighs three times less compressed, and a 2 MB
-    one decompresses in a few milliseconds."""
-    return _ZLIB + zlib.compress(state, 6)
-
-
-def unpack_checkpoint(stored: bytes) -> bytes:
-    if stored[:1] != _ZLIB:
-        raise ValueError("a checkpoint in an unknown format")
-    return zlib.decompress(stored[1:])

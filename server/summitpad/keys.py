@@ -14,7 +14,9 @@ from .errors import NotFound
 PAD_ID_PATTERN = r"[A-Za-z0-9_.\-]{1,100}"
 _PAD_ID = re.compile(PAD_ID_PATTERN)
 
-PAD_KEY_KINDS = ("log", "snap", "lease", "live", "ro", "chat", "hist", "ckpt", "saved", "authors")
+PAD_KEY_KINDS = (
+    "log", "snap", "lease", "live", "ro", "chat", "hist", "ckpt", "saved", "authors", "gone",
+)
 
 
 def check_pad_id(pad_id: str) -> str:
@@ -86,9 +88,16 @@ class PadKeys:
 
     @property
     def stored(self) -> tuple[str, ...]:
-        """Every key that holds the pad's data (all but the channel, and the chat counters,
-        which expire by themselves): what deleting the pad deletes."""
-        return tuple(self._key(kind) for kind in PAD_KEY_KINDS if kind != "live")
+        """Every key that holds the pad's data (all but the channel, the tombstone, and the
+        chat counters, which expire by themselves): what deleting the pad deletes."""
+        return tuple(self._key(kind) for kind in PAD_KEY_KINDS if kind not in ("live", "gone"))
+
+    @property
+    def gone(self) -> str:
+        """The pad's tombstone, for a week after it was deleted: a writer that has seen the
+        pad's entries may not write again (it would bring the pad back). The pad's next first
+        write (a template, a creation, a new pad's first edit, a restore) removes it."""
+        return self._key("gone")
 
     def chat_rate(self, participant_id: str) -> str:
         """Counter of the chat messages one participant sent to the pad lately (it expires).
@@ -103,8 +112,12 @@ def pad_keys(prefix: str, pad_id: str) -> PadKeys:
 def pad_key_pattern(prefix: str, kind: str) -> str:
     """A SCAN pattern for key `kind` of every pad under `prefix`. Its `*` matches more than pad
     ids: check each key found with `parse_pad_key`."""
-    escaped = re.sub(r"([\\*?\[\]])", r"\\\1", prefix)
-    return f"{escaped}:{{pad:*}}:{kind}"
+    return f"{_glob_escaped(prefix)}:{{pad:*}}:{kind}"
+
+
+def _glob_escaped(prefix: str) -> str:
+    """`prefix` with the characters SCAN and PSUBSCRIBE patterns give a meaning escaped."""
+    return re.sub(r"([\\*?\[\]])", r"\\\1", prefix)
 
 
 _PAD_KEY = re.compile(
@@ -165,6 +178,30 @@ class SummitKeys:
         """Sorted set: session id -> the `text_version` of its latest change."""
         return self._key("textchanges")
 
+    @property
+    def notices(self) -> str:
+        """Pub/sub channel of the organizers' notices to everyone in the summit's pads, on every
+        node (`N<node id> <JSON>`, see admin_broadcast.py). Every node listens to all summits'
+        at once, with `notice_channel_pattern`."""
+        return self._key("notices")
+
+
+def notice_channel_pattern(prefix: str) -> str:
+    """A PSUBSCRIBE pattern matching the notice channel of every summit under `prefix`; check
+    each channel it matches with `parse_notice_channel`."""
+    return f"{_glob_escaped(prefix)}:{{summit:*}}:notices"
+
+
+def parse_notice_channel(prefix: str, channel: str) -> str:
+    """The summit slug of a notice channel under `prefix`; ValueError for anything else."""
+    head, tail = f"{prefix}:{{summit:", "}:notices"
+    if not (channel.startswith(head) and channel.endswith(tail)):
+        raise ValueError(f"not a notice channel: {channel!r}")
+    slug = channel[len(head):-len(tail)]
+    if not slug or any(c in slug for c in "{}:"):
+        raise ValueError(f"not a notice channel: {channel!r}")
+    return slug
+
 
 def read_only_key(prefix: str, ro_id: str) -> str:
     """The pad id that read-only id `ro_id` shows."""
@@ -198,6 +235,11 @@ def login_key(prefix: str, token_digest: str) -> str:
 def api_token_key(prefix: str, token_digest: str) -> str:
     """An API token (by its SHA-256): the login it acts as."""
     return f"{prefix}:apitoken:{token_digest}"
+
+
+def broadcast_rate_key(prefix: str, login: str) -> str:
+    """Set while an organizer may not send another notice yet (it expires)."""
+    return f"{prefix}:broadcastrate:{login}"
 
 
 def presence_key(prefix: str, node_id: str) -> str:

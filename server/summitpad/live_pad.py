@@ -28,13 +28,21 @@ from typing import Any
 from pycrdt import Doc, Text, merge_updates
 
 from . import protocol
+from .admin_broadcast import PadNotices
 from .author_names import AuthorNames
 from .awareness import AwarenessRelay
 from .chat import PadChat
 from .compaction import Compaction
 from .connection import Connection, frame
 from .doc_changes import DocChanges
-from .errors import Forbidden, ProtocolError, StoreUnavailable, SummitpadError, UpdateRejected
+from .errors import (
+    Forbidden,
+    PadDeleted,
+    ProtocolError,
+    StoreUnavailable,
+    SummitpadError,
+    UpdateRejected,
+)
 from .keys import PadKeys
 from .metrics import DETACHED, Metrics
 from .protocol import Message, SyncMessage, SyncType
@@ -48,6 +56,8 @@ MAX_AWARENESS_IDS = 8
 # Reasons sent with the auth message when a pad turns read-only, and when it is reopened.
 READ_ONLY = "read-only"
 READ_WRITE = "read-write"
+# The reason connections are closed with (4410) when the pad is deleted.
+DELETED = "the pad was deleted"
 _RETRY_FIRST, _RETRY_MAX = 0.05, 2.0
 _EMPTY_ID = "0-0"
 
@@ -62,8 +72,11 @@ class LivePad:
         compact_after: int,
         publish_awareness: Callable[[LivePad, bytes], None],
         metrics: Metrics = DETACHED,
+        on_deleted: Callable[[LivePad], None] | None = None,
     ) -> None:
         self.pad_id = pad_id
+        self._on_deleted = on_deleted
+        self.gone = False  # deleted: takes nothing in and writes nothing (see `deleted`)
         self._metrics = metrics
         self.keys = keys
         self.store = store
@@ -72,6 +85,7 @@ class LivePad:
         self.author_names = AuthorNames(store.client, keys)
         self.awareness = AwarenessRelay(self._broadcast, lambda p: publish_awareness(self, p))
         self.chat = PadChat(pad_id, keys, store.client, store.node_id)
+        self.notices = PadNotices()
         self.last_id = _EMPTY_ID
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
@@ -136,10 +150,14 @@ class LivePad:
     # -- input from connections ---------------------------------------------------------------
 
     def join(self, conn: Connection) -> None:
+        if self.gone:
+            conn.close(PadDeleted(DELETED))
+            return
         self._enqueue(("join", conn))
 
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
+        self.notices.leave(conn)
         if conn.awareness_ids:
             self.awareness.remove(conn.awareness_ids)
             conn.awareness_ids.clear()
@@ -147,6 +165,8 @@ class LivePad:
     def receive(self, conn: Connection, message: Message) -> None:
         """Handle one decoded message; raises ProtocolError for bad awareness payloads and
         chat messages, Forbidden for what this connection may not do."""
+        if self.gone:
+            return  # the connection is being closed
         if isinstance(message, SyncMessage):
             if message.kind is SyncType.STEP1:
                 self._enqueue(("step1", conn, message.payload))
@@ -177,6 +197,8 @@ class LivePad:
             if conn.read_only:
                 raise Forbidden(READ_ONLY)
             self.chat.receive(conn, message, locked=self.read_only)
+        elif isinstance(message, protocol.NoticeMessage):
+            self.notices.receive(conn, message)
         # Auth messages only ever go from server to client: a client's is ignored.
 
     # -- input from other nodes ---------------------------------------------------------------
@@ -202,6 +224,36 @@ class LivePad:
     def catch_up(self) -> None:
         """Read whatever the log holds past `last_id` (after a pub/sub outage, say)."""
         self._enqueue(("catch_up",))
+
+    def deleted(self) -> None:
+        """The pad was deleted (see pad_deletion.py): close every connection with 4410, throw
+        away what is not written yet, write nothing from now on, and have the registry forget
+        the pad. Calling it again does nothing."""
+        if self.gone:
+            return
+        self.gone = True
+        error = PadDeleted(DELETED)
+        closing = len(self.connections)
+        for conn in list(self.connections):
+            conn.close(error)
+        self.connections.clear()
+        self.notices.members.clear()
+        self._refuse(self._inbox)
+        self._inbox = []
+        self._wake.set()
+        log.info("pad %s: deleted; %d connections closed", self.pad_id, closing)
+        if self._on_deleted is not None:
+            self._on_deleted(self)
+
+    @staticmethod
+    def _refuse(items: list[tuple[Any, ...]]) -> None:
+        """Close the connections and fail the server edits waiting in `items` (the pad was
+        deleted)."""
+        for item in items:
+            if item[0] in ("join", "step1", "update"):
+                item[1].close(PadDeleted(DELETED))
+            elif item[0] == "edit" and not item[3].done():
+                item[3].set_exception(PadDeleted(DELETED))
 
     # -- edits made by the server -------------------------------------------------------------
 
@@ -234,6 +286,9 @@ class LivePad:
                 self._idle.set()
 
     async def _process(self, batch: list[tuple[Any, ...]]) -> None:
+        if self.gone:
+            self._refuse(batch)
+            return
         by_author: dict[str, list[bytes]] = {}
         edited: list[asyncio.Future[None]] = []
         accepted = 0
@@ -259,6 +314,9 @@ class LivePad:
             await self._write(
                 [(a, u[0] if len(u) == 1 else merge_updates(*u)) for a, u in by_author.items()]
             )
+        if self.gone:  # deleted meanwhile: nobody joins, no edit counts, nothing is folded
+            self._refuse(batch)
+            return
         for done in edited:
             if not done.done():
                 done.set_result(None)
@@ -314,10 +372,16 @@ class LivePad:
         """Append (author, update) entries to the log, then broadcast them."""
         delay = _RETRY_FIRST
         while True:
+            if self.gone:
+                return
             started = time.perf_counter()
             try:
-                appended = await self.store.append(self.keys, entries)
+                appended = await self.store.append(self.keys, entries, seen=self.last_id)
                 break
+            except PadDeleted:
+                log.info("pad %s: deleted before its edits were written", self.pad_id)
+                self.deleted()
+                return
             except StoreUnavailable as exc:
                 if not self.unsaved:
                     log.warning("pad %s: not saved, retrying: %s", self.pad_id, exc)
@@ -384,6 +448,10 @@ class LivePad:
         except StoreUnavailable as exc:
             log.warning("pad %s: cannot catch up now: %s", self.pad_id, exc)
             return False
+        if state.deleted and self.last_id != _EMPTY_ID:
+            log.info("pad %s: deleted (its tombstone is stored)", self.pad_id)
+            self.deleted()
+            return True
         if skip is not None:
             state = PadState(
                 state.snapshot, state.snapshot_upto, [u for u in state.updates if u[0] != skip]

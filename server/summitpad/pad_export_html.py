@@ -82,8 +82,13 @@ def _inline(runs: list[Run], authors: Mapping[str, Author], classes: Mapping[str
 
 
 def _blocks(
-    lines: list[Line], authors: Mapping[str, Author], classes: Mapping[str, str]
+    lines: list[Line],
+    authors: Mapping[str, Author],
+    classes: Mapping[str, str],
+    *,
+    line_ids: bool = False,
 ) -> list[str]:
+    """`line_ids`: each line's block (or, in a code block, its span) has the id L<n>."""
     blocks: list[str] = []
     open_list = ""  # the tag and class of the list being written, "" outside lists
     code: list[str] = []
@@ -97,12 +102,14 @@ def _blocks(
             blocks.append(f"</{open_list.split()[0]}>")
             open_list = ""
 
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         fmt = line.format
+        anchor = f' id="L{number}"' if line_ids else ""
         if fmt.get("code-block"):
             if open_list:
                 close()
-            code.append(escape(line.text))
+            code.append(f"<span{anchor}>{escape(line.text)}</span>" if line_ids
+                        else escape(line.text))
             continue
         if code:
             close()
@@ -116,26 +123,31 @@ def _blocks(
                 blocks.append(f"<{wanted}>")
                 open_list = wanted
             css = ' class="checked"' if listed == "checked" else ""
-            blocks.append(f"<li{css}>{inline}</li>")
+            blocks.append(f"<li{anchor}{css}>{inline}</li>")
             continue
         close()
         level = header_level(fmt.get("header"))
-        if level:
-            blocks.append(f"<h{level + 1}>{inline}</h{level + 1}>")  # the page title is h1
+        if level:  # the page title is h1
+            blocks.append(f"<h{level + 1}{anchor}>{inline}</h{level + 1}>")
         elif fmt.get("blockquote"):
-            blocks.append(f"<blockquote>{inline}</blockquote>")
+            blocks.append(f"<blockquote{anchor}>{inline}</blockquote>")
         else:
-            blocks.append(f"<p>{inline or '<br>'}</p>")
+            blocks.append(f"<p{anchor}>{inline or '<br>'}</p>")
     close()
     return blocks
 
 
 def pad_blocks(
-    content: PadContent, authors: Mapping[str, Author], classes: Mapping[str, str]
+    content: PadContent,
+    authors: Mapping[str, Author],
+    classes: Mapping[str, str],
+    *,
+    line_ids: bool = False,
 ) -> str:
     """The pad's lines as HTML blocks with no page around them (for the timeslider): the runs
-    of each author in `classes` in a span of that class (class names made by the caller)."""
-    return "\n".join(_blocks(content.lines, authors, classes))
+    of each author in `classes` in a span of that class (class names made by the caller);
+    `line_ids`: every line gets the id L<n>, counted from 1 (for links to a line)."""
+    return "\n".join(_blocks(content.lines, authors, classes, line_ids=line_ids))
 
 
 def _meta(session: SessionInfo | None) -> str:

@@ -35,7 +35,7 @@ async def save_text(summits: SummitStore, pad: LivePad) -> None:
     except Exception:
         log.exception("pad %s: search text not saved", pad.pad_id)
         return
-    if session_id in data.sessions:
+    if session_id in data.sessions and not pad.gone:  # a deleted pad's text left search
         await summits.save_text(slug, session_id, pad.text())
 
 

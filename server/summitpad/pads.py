@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from pycrdt import Text
 
+from .errors import PadDeleted
 from .fanout import Fanout
 from .keys import pad_keys
-from .live_pad import LivePad
+from .live_pad import DELETED, LivePad
 from .metrics import DETACHED, Metrics
 from .pad_rules import BARE_PAD, PadRules
 from .store import PadStore
@@ -31,6 +32,7 @@ class PadRegistry:
         unload_delay: float,
         rules: PadRules | None = None,
         text_sink: Callable[[LivePad], Awaitable[None]] | None = None,
+        after_delete: Callable[[LivePad], Awaitable[None]] | None = None,
         metrics: Metrics = DETACHED,
     ) -> None:
         self._store = store
@@ -41,6 +43,8 @@ class PadRegistry:
         self._unload_delay = unload_delay
         self._rules = rules
         self._text_sink = text_sink
+        self._after_delete = after_delete  # once a deleted pad is unloaded (pad_deletion.py)
+        self._dropping: set[asyncio.Task[None]] = set()
         self._live: dict[str, LivePad] = {}
         self._loading: dict[str, asyncio.Task[LivePad]] = {}
         self._unloads: dict[str, asyncio.TimerHandle] = {}
@@ -98,6 +102,28 @@ class PadRegistry:
         log.debug("pad %s: discarded", pad_id)
         return True
 
+    def _forget(self, pad: LivePad) -> None:
+        """`pad` was deleted and has closed its connections: forget it at once, then unload
+        it without writing anything back."""
+        if self._live.get(pad.pad_id) is pad:
+            del self._live[pad.pad_id]
+            handle = self._unloads.pop(pad.pad_id, None)
+            if handle is not None:
+                handle.cancel()
+        self._fanout.unsubscribe(pad)
+        task = asyncio.create_task(self._drop(pad), name=f"drop {pad.pad_id}")
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    async def _drop(self, pad: LivePad) -> None:
+        try:
+            await pad.close()
+            if self._after_delete is not None:
+                await self._after_delete(pad)
+        except Exception:
+            log.exception("pad %s: unloading the deleted pad failed", pad.pad_id)
+        log.debug("pad %s: dropped (deleted)", pad.pad_id)
+
     def release(self, pad: LivePad) -> None:
         pad.users -= 1
         if pad.users == 0 and self._live.get(pad.pad_id) is pad:
@@ -114,6 +140,7 @@ class PadRegistry:
             compact_after=self._compact_after,
             publish_awareness=self._fanout.publish_awareness,
             metrics=self._metrics,
+            on_deleted=self._forget,
         )
         # Whatever is published before the subscription takes effect, the pad reads from
         # the log when it does.
@@ -127,6 +154,8 @@ class PadRegistry:
         except BaseException:
             self._fanout.unsubscribe(pad)
             raise
+        if pad.gone:  # deleted while it loaded: `_forget` is unloading it
+            raise PadDeleted(DELETED)
         self._live[pad_id] = pad
         log.debug("pad %s: live", pad_id)
         return pad
@@ -153,7 +182,9 @@ class PadRegistry:
         self._live.clear()
         for pad in pads:
             self._fanout.unsubscribe(pad)
-        closing = asyncio.gather(*(pad.close() for pad in pads), return_exceptions=True)
+        closing = asyncio.gather(
+            *(pad.close() for pad in pads), *self._dropping, return_exceptions=True
+        )
         try:
             await asyncio.wait_for(closing, CLOSE_TIMEOUT)
         except TimeoutError:

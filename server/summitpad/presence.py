@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -49,8 +49,11 @@ class Presence:
         pipe.zrem(nodes_key(self.prefix), self.node_id)
         await pipe.execute()
 
-    async def counts(self, pad_ids: list[str]) -> dict[str, int]:
-        """Connections per pad over every node that reported lately."""
+    async def counts(
+        self, pad_ids: list[str], here: Mapping[str, int] | None = None
+    ) -> dict[str, int]:
+        """Connections per pad over every node that reported lately; with `here` (this node's
+        connections per pad as it holds them now), that instead of this node's last report."""
         if not pad_ids:
             return {}
         try:
@@ -59,11 +62,12 @@ class Presence:
             )
             pipe = self.client.pipeline(transaction=False)
             for node in nodes:
-                pipe.hmget(presence_key(self.prefix, as_text(node)), pad_ids)
+                if here is None or as_text(node) != self.node_id:
+                    pipe.hmget(presence_key(self.prefix, as_text(node)), pad_ids)
             replies = await pipe.execute()
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot read who is here: {exc}") from exc
-        totals = dict.fromkeys(pad_ids, 0)
+        totals = {pad_id: (here or {}).get(pad_id, 0) for pad_id in pad_ids}
         for reply in replies:
             for pad_id, count in zip(pad_ids, reply, strict=True):
                 if count is not None:

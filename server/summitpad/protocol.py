@@ -10,6 +10,8 @@ A websocket frame of the y-websocket protocol holds one message:
     type 3    query awareness: (no body)
     type 100  chat:            varstring(a JSON object with a string "kind")   summitpad's own;
                                                              see `chat` for its kinds
+    type 101  notice:          varstring(a JSON object with a string "kind")   summitpad's own;
+                                                             see `admin_broadcast` for its kinds
 
     awareness update = varuint(count) { varuint(client id) varuint(clock) varstring(json) }
 
@@ -34,6 +36,7 @@ class MessageType(IntEnum):
     AUTH = 2
     QUERY_AWARENESS = 3
     CHAT = 100  # summitpad's own: sent only to clients that ask for it (the stock one does not)
+    NOTICE = 101  # summitpad's own, the organizers' notices: likewise only to clients that ask
 
 
 MESSAGE_CHAT = MessageType.CHAT
@@ -78,7 +81,19 @@ class ChatMessage:
         return str(self.body["kind"])
 
 
-Message = SyncMessage | AwarenessMessage | AuthMessage | QueryAwarenessMessage | ChatMessage
+@dataclass(frozen=True, slots=True)
+class NoticeMessage:
+    body: dict[str, Any]  # a JSON object whose "kind" is a string
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+
+Message = (
+    SyncMessage | AwarenessMessage | AuthMessage | QueryAwarenessMessage | ChatMessage
+    | NoticeMessage
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +222,8 @@ def decode_message(frame: bytes) -> Message:
         message = QueryAwarenessMessage()
     elif kind == MessageType.CHAT:
         message = ChatMessage(decode_chat_body(reader.varstring()))
+    elif kind == MessageType.NOTICE:
+        message = NoticeMessage(decode_chat_body(reader.varstring()))
     else:
         raise ProtocolError(f"unknown message type {kind}")
     if not reader.at_end:
@@ -263,8 +280,15 @@ def encode_chat(body: Mapping[str, Any]) -> bytes:
     return write_varuint(MessageType.CHAT) + write_varbytes(text.encode())
 
 
+def encode_notice(body: Mapping[str, Any]) -> bytes:
+    """A notice message: `body` as compact JSON (it must hold no lone surrogates)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return write_varuint(MessageType.NOTICE) + write_varbytes(text.encode())
+
+
 def decode_chat_body(text: str) -> dict[str, Any]:
-    """The JSON object of a chat message; ProtocolError unless it is one with a string kind."""
+    """The JSON object of a chat or notice message; ProtocolError unless it is one with a
+    string kind."""
     try:
         body = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from .errors import StoreUnavailable
-from .keys import PadKeys
+from .errors import PadDeleted, StoreUnavailable
+from .keys import PadKeys, pad_key_pattern, parse_pad_key
 
 T = TypeVar("T")
 
@@ -40,14 +40,21 @@ local function newer(a, b)
 end
 """
 
-# KEYS: log. ARGV: channel, node id, then update and author for each entry. Writes and publishes
-# the entries in order. Returns {id before the first, id of the last, log length}.
+# KEYS: log, gone. ARGV: channel, node id, the last log id the writer has seen ('0-0': none),
+# then update and author for each entry. Writes and publishes the entries in order. Returns
+# {id before the first, id of the last, log length}, or false, writing nothing, if the pad was
+# deleted (its tombstone exists) and the writer has seen entries of it: it must not bring the
+# pad back. A writer that has seen none starts the pad anew, and the tombstone goes.
 _APPEND = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if ARGV[3] ~= '0-0' then return false end
+  redis.call('DEL', KEYS[2])
+end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local first = '0-0'
 if #last > 0 then first = last[1][1] end
 local prev = first
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[i], 'a', ARGV[i + 1])
   redis.call('PUBLISH', ARGV[1], 'U' .. prev .. ' ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[i])
   prev = id
@@ -55,20 +62,22 @@ end
 return {first, prev, redis.call('XLEN', KEYS[1])}
 """
 
-# KEYS: snap, log. ARGV: the id the caller has; '0-0' for none.
-# Returns {snapshot doc or false, snapshot upto or false, log entries after what the caller needs}.
+# KEYS: snap, log, gone. ARGV: the id the caller has; '0-0' for none.
+# Returns {snapshot doc or false, snapshot upto or false, log entries after what the caller needs,
+# 1 if the pad's tombstone exists (it was deleted) else 0}.
 _READ = (
     _NEWER
     + """
 local snap = redis.call('HMGET', KEYS[1], 'doc', 'upto')
 local after = ARGV[1]
+local gone = redis.call('EXISTS', KEYS[3])
 if snap[2] and newer(snap[2], after) then
-  return {snap[1], snap[2], redis.call('XRANGE', KEYS[2], '(' .. snap[2], '+')}
+  return {snap[1], snap[2], redis.call('XRANGE', KEYS[2], '(' .. snap[2], '+'), gone}
 end
 if after == '0-0' then
-  return {false, snap[2], redis.call('XRANGE', KEYS[2], '-', '+')}
+  return {false, snap[2], redis.call('XRANGE', KEYS[2], '-', '+'), gone}
 end
-return {false, snap[2], redis.call('XRANGE', KEYS[2], '(' .. after, '+')}
+return {false, snap[2], redis.call('XRANGE', KEYS[2], '(' .. after, '+'), gone}
 """
 )
 
@@ -105,11 +114,12 @@ return 1
 """
 )
 
-# KEYS: snap, log. ARGV: update, channel, node id, author. Writes the first entry of a pad that
-# has never been written (no snapshot, no log): a new pad's template, written once however many
-# nodes try, or a pad created through the Etherpad-compatible API.
+# KEYS: snap, log, gone. ARGV: update, channel, node id, author. Writes the first entry of a pad
+# that has never been written (no snapshot, no log): a new pad's template, written once however
+# many nodes try, or a pad created through an API. A deleted pad's tombstone goes.
 _SEED = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('DEL', KEYS[3])
 local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[1], 'a', ARGV[4])
 redis.call('PUBLISH', ARGV[2], 'U0-0 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
 return 1
@@ -138,6 +148,7 @@ class PadState:
     snapshot: bytes | None
     snapshot_upto: str | None
     updates: list[tuple[str, bytes]]
+    deleted: bool = False  # the pad's tombstone exists: it was deleted (see pad_deletion.py)
 
     @property
     def last_id(self) -> str | None:
@@ -164,15 +175,18 @@ class PadStore:
             raise StoreUnavailable(f"Valkey/Redis cannot store this now: {exc}") from exc
 
     async def append(
-        self, keys: PadKeys, update: bytes | Sequence[tuple[str, bytes]]
+        self, keys: PadKeys, update: bytes | Sequence[tuple[str, bytes]], *, seen: str = "0-0"
     ) -> Appended:
         """Make updates durable in the pad log, one entry per (author, update), and publish
-        them to the other nodes. A bare update is written with no author."""
+        them to the other nodes. A bare update is written with no author. `seen`: the last log
+        id the writer has seen; PadDeleted, writing nothing, if the pad was deleted since."""
         entries = [("", update)] if isinstance(update, bytes) else update
-        args: list[str | bytes] = [keys.channel, self.node_id]
+        args: list[str | bytes] = [keys.channel, self.node_id, seen]
         for author, data in entries:
             args += [data, author]
-        reply = await self._call(lambda: self._append(keys=[keys.log], args=args))
+        reply = await self._call(lambda: self._append(keys=[keys.log, keys.gone], args=args))
+        if reply is None:
+            raise PadDeleted(f"pad {keys.pad_id} was deleted: its edits were not written")
         prev, entry_id, length = reply
         return Appended(prev.decode(), entry_id.decode(), int(length))
 
@@ -181,7 +195,8 @@ class PadStore:
         nothing was ever written to it."""
         written = await self._call(
             lambda: self._seed(
-                keys=[keys.snap, keys.log], args=[update, keys.channel, self.node_id, author]
+                keys=[keys.snap, keys.log, keys.gone],
+                args=[update, keys.channel, self.node_id, author],
             )
         )
         return bool(written)
@@ -189,13 +204,14 @@ class PadStore:
     async def read(self, keys: PadKeys, after: str | None = None) -> PadState:
         """The pad as stored (after=None), or what was added after log id `after`."""
         reply = await self._call(
-            lambda: self._read(keys=[keys.snap, keys.log], args=[after or "0-0"])
+            lambda: self._read(keys=[keys.snap, keys.log, keys.gone], args=[after or "0-0"])
         )
-        snapshot, upto, entries = reply
+        snapshot, upto, entries, gone = reply
         return PadState(
             snapshot=snapshot or None,
             snapshot_upto=upto.decode() if upto else None,
             updates=[(eid.decode(), _update_field(fields)) for eid, fields in entries],
+            deleted=bool(gone),
         )
 
     async def try_lease(self, keys: PadKeys) -> bool:
@@ -217,6 +233,24 @@ class PadStore:
 
     async def ping(self) -> None:
         await self._call(self.client.ping)
+
+
+async def stored_pad_ids(client: aioredis.Redis, prefix: str) -> set[str]:
+    """Every pad under `prefix` with a snapshot or a log (a pad exists once something is stored
+    for it), found with SCAN, never KEYS."""
+    found: set[str] = set()
+    try:
+        for kind in ("snap", "log"):
+            async for key in client.scan_iter(match=pad_key_pattern(prefix, kind), count=1000):
+                try:
+                    key_prefix, pad_id, key_kind = parse_pad_key(as_text(key))
+                except ValueError:
+                    continue
+                if key_prefix == prefix and key_kind == kind:
+                    found.add(pad_id)
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"cannot list the pads now: {exc}") from exc
+    return found
 
 
 def as_text(value: Any) -> str:

@@ -240,6 +240,13 @@ class SummitStore:
         except UNAVAILABLE as exc:
             log.warning("search text of %s.%s not saved: %s", slug, session_id, exc)
 
+    async def forget_text(self, slug: str, session_id: str) -> None:
+        """Take a session's pad text out of search (the pad was deleted)."""
+        try:
+            await self._touch_text(self.keys(slug), session_id, None)
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"cannot change the notes of summit {slug!r}: {exc}") from exc
+
     async def _touch_text(self, keys: SummitKeys, session_id: str, text: str | None) -> None:
         args = [session_id] if text is None else [session_id, text]
         await self._save_text(keys=[keys.text, keys.text_version, keys.text_changes], args=args)

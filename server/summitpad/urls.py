@@ -72,6 +72,25 @@ def session_add(slug: str) -> str:
     return f"/{slug}/admin/session"
 
 
+def summit_archive(slug: str) -> str:
+    return f"/{slug}/archive.zip"
+
+
+def admin(query: str = "", page: int = 1, **extra: str) -> str:
+    """The organizers' list of every pad (`query`: its search), and the notice form."""
+    params = {**({"q": query} if query else {}), **({"page": str(page)} if page > 1 else {}),
+              **extra}
+    return "/admin" + (f"?{urlencode(params)}" if params else "")
+
+
+def admin_delete(pad_id: str) -> str:
+    return f"/admin/pads/{pad_id}/delete"
+
+
+def admin_notices() -> str:
+    return "/admin/notices"
+
+
 def pad(pad_id: str) -> str:
     return f"/p/{pad_id}"
 
@@ -157,6 +176,22 @@ def session_authors(slug: str, session_id: str) -> str:
 
 def read_only_authors(ro_id: str) -> str:
     return f"/ro/{ro_id}/authors.json"
+
+
+# The JSON API (views/api_v1.py).
+API_V1 = "/api/v1"
+
+
+def api_summit(slug: str) -> str:
+    return f"{API_V1}/summits/{slug}"
+
+
+def api_session(slug: str, session_id: str) -> str:
+    return f"{API_V1}/summits/{slug}/sessions/{session_id}"
+
+
+def api_pad(pad_id: str) -> str:
+    return f"{API_V1}/pads/{pad_id}"
 
 
 def absolute(public_url: str, path: str) -> str:

@@ -9,7 +9,8 @@ Every request gets, from `security_middleware`:
   `Authorization: Bearer spt_...` header), or None.
 
 Requests to the Etherpad-compatible API (`/api`, `/api/...`) get none of this: that API checks
-its own key, and sets no cookie.
+its own key, and sets no cookie. So does the JSON API under `/api/v1` (views/api_v1.py): it reads
+its `Authorization: Bearer` token itself and takes no cookies at all, so it needs no CSRF token.
 Nor do the probes and the metrics scrape (`NO_SESSION_PATHS`): they set no cookie and never
 touch Valkey on a login's behalf.
 

@@ -1,6 +1,7 @@
 // What the pad page and the projector share about the connection to the sync server.
 
 import { loadParticipant } from './participant.js'
+import { CLOSE_PAD_DELETED } from './notice.js'
 
 /**
  * The server closes with 4400-4499 for a client that would only fail again (a malformed or
@@ -21,13 +22,15 @@ export const resolveWsUrl = raw => {
 }
 
 /**
- * Reconnect a while after the server closed for good.
+ * Reconnect a while after the server closed for good; never after the pad was deleted (the
+ * client would bring the old notes back).
  * @param {import('y-websocket').WebsocketProvider} provider
  */
 export const retryAfterClose = provider => {
   let timer = 0
-  provider.on('closed', () => {
+  provider.on('closed', event => {
     clearTimeout(timer)
+    if (event && event.code === CLOSE_PAD_DELETED) return
     timer = setTimeout(() => provider.connect(), RETRY_AFTER_CLOSE_MS)
   })
   return () => clearTimeout(timer)

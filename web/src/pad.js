@@ -19,6 +19,7 @@ import { bindPeople } from './people.js'
 import { attributeEdits, installClearFormatting } from './authorship.js'
 import { setupAuthors } from './authors.js'
 import { setupChat } from './chat.js'
+import { setupNotices, watchDeletion } from './notice.js'
 import { EditGate, watchAccess } from './readonly.js'
 import { setupImport } from './importer.js'
 import { setupRevisions } from './revisions.js'
@@ -313,6 +314,11 @@ function main () {
   })
 
   setupChat(provider, root)
+  setupNotices(provider)
+  watchDeletion(provider, () => {
+    gate.setReadOnly(true)
+    quill.setContents([], 'silent')
+  })
   provider.connect()
 
   window.summitpad = {

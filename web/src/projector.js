@@ -23,6 +23,7 @@ import { markdownBindings, installShortcutFallback } from './shortcuts.js'
 import { presentParticipants } from './people.js'
 import { EditGate, watchAccess } from './readonly.js'
 import { loadAuthor, resolveWsUrl, retryAfterClose } from './connection.js'
+import { setupNotices, watchDeletion } from './notice.js'
 import { countdown, serverClock } from './countdown.js'
 import { FontSizer } from './fontsize.js'
 import { Follower } from './follow.js'
@@ -55,6 +56,11 @@ class PadView {
     this.binding = new QuillBinding(this.ytext, quill, this.awareness)
     quill.history.clear()
     this.awareness.on('change', onPeople)
+    setupNotices(this.provider)
+    watchDeletion(this.provider, () => {
+      this.gate.setReadOnly(true)
+      quill.setContents([], 'silent')
+    })
     this.provider.connect()
   }
 

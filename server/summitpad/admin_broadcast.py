@@ -1,0 +1,175 @@
+"""Notices from the organizers: a short message to everyone in a summit's pads, on every node.
+
+An organizer sends one from /admin. The node that takes it delivers it to its own connections
+and publishes it on the summit's notice channel (`SummitKeys.notices`):
+
+    N<node id> <JSON: {"id", "summit", "text", "time"}>
+
+Every node listens to the notice channels of all summits through one pattern subscription of
+its fan-out connection (held while it has live pads: only then has it anybody to tell), skips
+its own messages, and sends each notice to the connections of its live pads that are session
+pads of that summit. Anything else on those channels is ignored (and logged).
+
+Over a pad's websocket a notice is summitpad's own message type 101
+(`protocol.MessageType.NOTICE`), one JSON object per frame:
+
+    client -> server  {"kind": "join"}   "send me notices": the pad page, the projector and
+                                         the read-only view send it on every (re)connect
+    server -> client  {"kind": "notice", "id": ..., "summit": slug, "text": ..., "time": ms}
+
+It goes only to connections that joined, as the chat does: the stock y-websocket client logs
+an error for a message type it does not know. Another kind from a client closes it (4400).
+Pages show the text with textContent, never as markup. Notices are not stored: whoever
+connects later does not see one.
+
+Limits: a notice holds at most MAX_TEXT characters once control characters are removed (line
+breaks become spaces; more is refused, not cut), and an organizer may send one per
+RATE_WINDOW_MS, counted in Valkey so that it holds across nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as aioredis
+
+from . import protocol
+from .chat import clean_text
+from .connection import Connection, frame
+from .errors import InvalidInput, ProtocolError, RateLimited, StoreUnavailable
+from .keys import SummitKeys, broadcast_rate_key, notice_channel_pattern, parse_notice_channel
+from .schedule import parse_session_pad_id
+from .store import UNAVAILABLE, as_text
+
+if TYPE_CHECKING:
+    from .fanout import Fanout
+    from .pads import PadRegistry
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 500
+RATE_WINDOW_MS = 5_000
+_RAW_TEXT_MAX = 4 * MAX_TEXT  # longer than this is refused before it is cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: str
+    summit: str
+    text: str
+    time: int  # ms since the epoch
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "summit": self.summit, "text": self.text, "time": self.time}
+
+    def framed(self) -> bytes:
+        """The websocket frame that carries it to a client."""
+        return frame(protocol.encode_notice({"kind": "notice", **self.to_json()}))
+
+
+def notice_text(raw: Any) -> str:
+    """The text of a notice as it goes out; InvalidInput if it is empty or too long."""
+    if not isinstance(raw, str):
+        raise InvalidInput("the notice must be text")
+    if len(raw) > _RAW_TEXT_MAX:
+        raise InvalidInput(f"a notice holds at most {MAX_TEXT} characters")
+    text = clean_text(raw)
+    if not text:
+        raise InvalidInput("the notice is empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(
+            f"a notice holds at most {MAX_TEXT} characters; this one has {len(text)}"
+        )
+    return text
+
+
+class PadNotices:
+    """The connections of one live pad that take notices."""
+
+    def __init__(self) -> None:
+        self.members: set[Connection] = set()
+
+    def receive(self, conn: Connection, message: protocol.NoticeMessage) -> None:
+        if message.kind != "join":
+            raise ProtocolError(f"unknown notice message kind {message.kind[:40]!r}")
+        self.members.add(conn)
+
+    def leave(self, conn: Connection) -> None:
+        self.members.discard(conn)
+
+    def send(self, framed: bytes) -> int:
+        """Send one framed notice to every member; how many there were."""
+        for conn in self.members:
+            conn.send(framed)
+        return len(self.members)
+
+
+class Broadcaster:
+    """Sends notices from this node and delivers everybody's to this node's connections."""
+
+    def __init__(
+        self, client: aioredis.Redis, prefix: str, node_id: str, registry: PadRegistry
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._node = node_id.encode()
+        self._registry = registry
+
+    def listen(self, fanout: Fanout) -> None:
+        """Have the fan-out connection pass every summit's notices to this node's pads."""
+        fanout.listen_pattern(notice_channel_pattern(self._prefix), self._received)
+
+    async def send(self, slug: str, raw_text: Any, *, by: str) -> Notice:
+        """Send a notice to everyone in summit `slug`'s pads, on every node; InvalidInput for
+        a text that cannot go out, RateLimited if organizer `by` sent one just now."""
+        notice = Notice(secrets.token_urlsafe(9), slug, notice_text(raw_text),
+                        int(time.time() * 1000))
+        channel = SummitKeys(self._prefix, slug).notices
+        payload = json.dumps(notice.to_json(), ensure_ascii=False, separators=(",", ":"))
+        rate_key = broadcast_rate_key(self._prefix, by)
+        try:
+            if not await self._client.set(rate_key, notice.id, nx=True, px=RATE_WINDOW_MS):
+                wait = max(int(await self._client.pttl(rate_key)), 0)
+                raise RateLimited(
+                    f"one notice per {RATE_WINDOW_MS // 1000} s: try again in "
+                    f"{(wait + 999) // 1000} s"
+                )
+            here = self.deliver(notice)
+            await self._client.publish(channel, b"N" + self._node + b" " + payload.encode())
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"the notice cannot go out now: {exc}") from exc
+        log.info("notice %s to summit %s by %s (%d connections on this node): %r",
+                 notice.id, slug, by, here, notice.text)
+        return notice
+
+    def deliver(self, notice: Notice) -> int:
+        """Send `notice` to this node's connections in its summit's pads; how many took it."""
+        framed = notice.framed()
+        sent = 0
+        for pad in self._registry:
+            found = parse_session_pad_id(pad.pad_id)
+            if found is not None and found[0] == notice.summit:
+                sent += pad.notices.send(framed)
+        return sent
+
+    def _received(self, channel: bytes, data: bytes) -> None:
+        try:
+            slug = parse_notice_channel(self._prefix, as_text(channel))
+            if data[:1] != b"N":
+                log.debug("ignored a message of kind %r on %r", data[:1], channel[:200])
+                return
+            node, _, body = data[1:].partition(b" ")
+            if node == self._node:
+                return
+            fields = json.loads(body)
+            notice = Notice(str(fields["id"]), slug, notice_text(fields["text"]),
+                            int(fields["time"]))
+        except (ValueError, KeyError, TypeError, RecursionError, InvalidInput):
+            log.warning("dropped a malformed notice on %r", channel[:200])
+            return
+        self.deliver(notice)

@@ -1,0 +1,49 @@
+"""An organizer's download of a summit's archive: GET /<summit>/archive.zip.
+
+The archive is written to a temporary file (the pads are read and rendered off the event loop,
+so pads keep flowing meanwhile), sent as a file, and removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+from ..app_keys import CLOCK, SETTINGS, STORE
+from ..archive import write_archive
+from ..web_security import require_organizer
+from .summits import SLUG, load_summit
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get(f"/{SLUG}/archive.zip", download_archive, name="summit_archive")
+
+
+async def download_archive(request: web.Request) -> web.StreamResponse:
+    require_organizer(request)
+    data = await load_summit(request)  # NotFound before any work
+    return await archive_response(request, data.summit.slug)
+
+
+async def archive_response(request: web.Request, slug: str) -> web.StreamResponse:
+    """Summit `slug`'s archive, written to a temporary file and sent as a download."""
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="summitpad-archive-"))
+    try:
+        path = folder / f"{slug}-archive.zip"
+        c = request.config_dict
+        await write_archive(c[STORE].client, c[SETTINGS].key_prefix, slug, path,
+                            now=c[CLOCK].now())
+        response = web.FileResponse(path, headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": f'attachment; filename="{slug}-archive.zip"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        })
+        await response.prepare(request)  # sent whole: the file can go
+        return response
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
