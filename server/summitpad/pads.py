@@ -83,25 +83,6 @@ class PadRegistry:
         """The live pad `pad_id` if it is loaded on this process."""
         return self._live.get(pad_id)
 
-    async def discard(self, pad_id: str) -> bool:
-        """Unload pad `pad_id` without writing it back (its keys are being deleted); False,
-        leaving it be, while it is in use here: connections, a server edit, a load."""
-        if pad_id in self._loading:
-            return False
-        pad = self._live.get(pad_id)
-        if pad is None:
-            return True
-        if pad.users:
-            return False
-        del self._live[pad_id]
-        handle = self._unloads.pop(pad_id, None)
-        if handle is not None:
-            handle.cancel()
-        self._fanout.unsubscribe(pad)
-        await pad.close()
-        log.debug("pad %s: discarded", pad_id)
-        return True
-
     def _forget(self, pad: LivePad) -> None:
         """`pad` was deleted and has closed its connections: forget it at once, then unload
         it without writing anything back."""
