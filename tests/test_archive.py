@@ -22,10 +22,12 @@ import pytest
 import redis.asyncio as aioredis
 from pycrdt import Doc, Text
 from summitpad.accounts import AccountStore
+from summitpad.app_keys import REGISTRY, STORE, SUMMITS
 from summitpad.archive import write_archive
 from summitpad.archive_actions import ActionState, action_items
 from summitpad.history_store import HistoryStore
 from summitpad.keys import pad_keys
+from summitpad.pad_deletion import delete_pad
 from summitpad.pad_export import pad_content, to_yjs
 from summitpad.pad_export_html import pad_blocks
 from summitpad.schedule import Session
@@ -385,6 +387,21 @@ def test_a_session_never_written_has_no_notes(files: dict[str, bytes]) -> None:
         assert json.loads(files[f"sessions/{sid}.json"])["text"] == ""
         assert f"data/pads/{sid}.json" not in files
     assert "no notes" in page(files, "index.html").text
+
+
+async def test_a_deleted_pad_is_not_in_later_archives(
+    app: RunningApp, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    await seed_archive_summit(redis_client, key_prefix)
+    keys = pad_keys(key_prefix, SUMMIT.pad_id("s4"))
+    assert await delete_pad(app.app[STORE], app.app[REGISTRY], app.app[SUMMITS], keys,
+                            by="test")
+    files = await archive_files(redis_client, key_prefix)
+    assert "No notes were taken." in page(files, "sessions/s4.html").text
+    assert "data/pads/s4.json" not in files
+    for path, data in files.items():
+        assert b"day two notes" not in data, path
+    assert b"Storage plan" in files["sessions/s1.md"]  # the other pads are all there
 
 
 def test_nothing_anybody_wrote_becomes_markup(files: dict[str, bytes]) -> None:
