@@ -481,7 +481,17 @@ async def test_organizers_download_the_archive(
             assert response.headers["Content-Disposition"] == \
                 f'attachment; filename="{SLUG}-archive.zip"'
             body = await response.read()
+
+        async def download() -> bytes:
+            async with organizer.http.get(f"{site.http_url}/{SLUG}/archive.zip") as response:
+                assert response.status == 200
+                return await response.read()
+
+        # Two at once: one after the other on this node, both whole.
+        both = await asyncio.gather(download(), download())
     downloaded = unzip(body, SLUG)
+    for other in both:
+        assert unzip(other, SLUG).keys() == downloaded.keys()
     expected = await archive_files(redis_client, key_prefix)
     assert set(downloaded) == set(expected)
     assert downloaded["sessions/s1.html"] == expected["sessions/s1.html"]

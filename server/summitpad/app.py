@@ -13,6 +13,7 @@ from aiohttp import web
 from . import protocol, urls
 from .admin_broadcast import Broadcaster
 from .app_keys import (
+    ARCHIVING,
     BROADCASTER,
     CLOCK,
     METRICS,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[SHUTTING_DOWN] = asyncio.Event()
+    app[ARCHIVING] = asyncio.Semaphore(1)
     app[METRICS] = Metrics()
     app[TEMPLATES] = create_environment()
     app[PAGE_CONTEXT] = template_context

@@ -26,3 +26,6 @@ RULES = web.AppKey("rules", PadRules)
 PRESENCE = web.AppKey("presence", Presence)
 METRICS = web.AppKey("metrics", Metrics)
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+# Archives written at once by this node (each reads every pad of a summit and keeps a core
+# busy): further downloads wait their turn.
+ARCHIVING = web.AppKey("archiving", asyncio.Semaphore)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..app_keys import CLOCK, SETTINGS, STORE
+from ..app_keys import ARCHIVING, CLOCK, SETTINGS, STORE
 from ..archive import write_archive
 from ..web_security import require_organizer
 from .summits import SLUG, load_summit
@@ -30,7 +30,13 @@ async def download_archive(request: web.Request) -> web.StreamResponse:
 
 
 async def archive_response(request: web.Request, slug: str) -> web.StreamResponse:
-    """Summit `slug`'s archive, written to a temporary file and sent as a download."""
+    """Summit `slug`'s archive, written to a temporary file and sent as a download; one at a
+    time per node."""
+    async with request.config_dict[ARCHIVING]:
+        return await _send_archive(request, slug)
+
+
+async def _send_archive(request: web.Request, slug: str) -> web.StreamResponse:
     folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="summitpad-archive-"))
     try:
         path = folder / f"{slug}-archive.zip"
