@@ -15,8 +15,10 @@ from summitpad.app import create_app
 from summitpad.client import PadClient
 from summitpad.clock import Clock
 from summitpad.settings import Settings
+from summitpad.store import connect as connect_store
 
 from .support import RunningApp, ValkeyProcess, free_port
+from .valkey_cluster import ValkeyCluster
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +29,26 @@ def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyProcess]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyCluster]:
+    """A cluster of three primaries, started for the first test that asks for it."""
+    cluster = ValkeyCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The store the app and `redis_client` use: the session's Valkey, or (parametrized
+    indirectly with "cluster", see `support.on_both_stores`) the cluster."""
+    if getattr(request, "param", "valkey") == "cluster":
+        return str(request.getfixturevalue("valkey_cluster").url)
+    return str(request.getfixturevalue("valkey").url)
+
+
 @pytest.fixture
 def key_prefix() -> str:
     """A prefix of its own for each test, so tests share one Valkey without meeting."""
@@ -34,9 +56,9 @@ def key_prefix() -> str:
 
 
 @pytest.fixture
-def make_settings(valkey: ValkeyProcess, key_prefix: str) -> Callable[..., Settings]:
+def make_settings(redis_url: str, key_prefix: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"redis_url": valkey.url, "key_prefix": key_prefix}
+        values: dict[str, Any] = {"redis_url": redis_url, "key_prefix": key_prefix}
         values.update(overrides)
         return Settings(**values)
 
@@ -44,8 +66,8 @@ def make_settings(valkey: ValkeyProcess, key_prefix: str) -> Callable[..., Setti
 
 
 @pytest.fixture
-async def redis_client(valkey: ValkeyProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(valkey.url)
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = connect_store(redis_url)  # a cluster client for a cluster
     yield client
     await client.aclose()
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from aiohttp.test_utils import TestServer
 from summitpad.embedded_valkey import find_valkey_server
@@ -41,6 +42,10 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met in {within} s (last value: {last!r})")
+
+
+# Runs a test on the session's Valkey and on a three-primary cluster (see conftest.redis_url).
+on_both_stores = pytest.mark.parametrize("redis_url", ["valkey", "cluster"], indirect=True)
 
 
 class ValkeyProcess:

@@ -20,7 +20,7 @@ from summitpad.app_keys import REGISTRY, SUMMITS
 from summitpad.client import PadClient
 from summitpad.clock import SetClock
 from summitpad.errors import CLOSE_PAD_DELETED, PadDeleted
-from summitpad.keys import SummitKeys, pad_keys, read_only_key
+from summitpad.keys import PadKeys, SummitKeys, pad_keys, read_only_key
 from summitpad.protocol import MessageType
 from summitpad.schedule import Session
 from summitpad.store import PadStore
@@ -36,7 +36,7 @@ from .summit_fixtures import (
     browsers,
     seed_summit,
 )
-from .support import RunningApp, eventually
+from .support import RunningApp, eventually, on_both_stores
 
 StartApp = Callable[..., Awaitable[RunningApp]]
 Connect = Callable[..., Awaitable[PadClient]]
@@ -273,6 +273,7 @@ async def test_deleting_needs_the_pad_id_typed_again(
         "<code>", "").replace("</code>", "")
 
 
+@on_both_stores
 async def test_a_deleted_pad_is_gone_from_valkey_and_every_node(
     nodes: tuple[RunningApp, RunningApp], browser: OpenBrowser, connect: Connect,
     http: aiohttp.ClientSession, redis_client: aioredis.Redis, key_prefix: str,
@@ -310,7 +311,7 @@ async def test_a_deleted_pad_is_gone_from_valkey_and_every_node(
     await eventually(lambda: all(n.app[REGISTRY].live(pad) is None for n in nodes))
     # Whatever the nodes still had under way (writes, folds, names, chat) has landed by now.
     await asyncio.sleep(1.0)
-    left = await redis_client.keys(f"{key_prefix}:{{pad:{pad}}}:*")
+    left = [key async for key in redis_client.scan_iter(f"{key_prefix}:{{pad:{pad}}}:*")]
     # Left: counters that expire, and the tombstone that keeps late writers out for a week.
     assert [key for key in left if b":chatrate:" not in key] == [keys.gone.encode()]
     assert 0 < await redis_client.ttl(keys.gone) <= 7 * 24 * 3600
@@ -328,6 +329,7 @@ async def test_a_deleted_pad_is_gone_from_valkey_and_every_node(
 
 
 @pytest.mark.parametrize("typing", [False, True], ids=["catching-up", "typing"])
+@on_both_stores
 async def test_a_node_that_missed_the_deletion_drops_the_pad_itself(
     start_app: StartApp, connect: Connect, redis_client: aioredis.Redis, key_prefix: str,
     monkeypatch: pytest.MonkeyPatch, typing: bool,
@@ -348,7 +350,8 @@ async def test_a_node_that_missed_the_deletion_drops_the_pad_itself(
         await ears.client.edit(lambda t: t.insert(len(t), ", and more"))
     assert await ears.closed_with() == CLOSE_PAD_DELETED
     await eventually(lambda: node.app[REGISTRY].live("missed") is None)
-    assert await redis_client.keys(f"{key_prefix}:{{pad:missed}}:*") == [keys.gone.encode()]
+    left = [key async for key in redis_client.scan_iter(f"{key_prefix}:{{pad:missed}}:*")]
+    assert left == [keys.gone.encode()]
     fresh = await connect(node.ws_url, "missed")
     assert str(fresh.text) == ""
 
@@ -401,7 +404,7 @@ async def test_unknown_fan_out_messages_are_ignored(
     other = await connect(site.ws_url, "calm")
     channel = pad_keys(key_prefix, "calm").channel
     for junk in (b"Zfuture-kind 1 2 3", b"", b"U", b"Cnode"):
-        await redis_client.publish(channel, junk)
+        await redis_client.spublish(channel, junk)
     await one.client.edit(lambda t: t.insert(0, "still syncing"))
     await eventually(lambda: str(other.text) == "still syncing")
     assert not one.client.ws.closed
@@ -410,6 +413,7 @@ async def test_unknown_fan_out_messages_are_ignored(
 # -- notices ----------------------------------------------------------------------------------
 
 
+@on_both_stores
 async def test_a_notice_reaches_the_clients_that_asked_on_every_node(
     nodes: tuple[RunningApp, RunningApp], browser: OpenBrowser, connect: Connect,
     http: aiohttp.ClientSession, redis_client: aioredis.Redis, key_prefix: str,
@@ -468,11 +472,13 @@ async def test_notices_are_checked_and_limited(
     assert status == 429 and "try again in" in body["error"]["detail"]  # one per 5 s
     assert [n["text"] for n in ears.notices] == ["line one line two"]
 
-    # Someone else's notice on the channel that is not one (an older or newer node's kind, or
-    # garbage) is ignored, and the next real one still arrives.
-    channel = SummitKeys(key_prefix, "osd").notices
-    for junk in (b"Xnode {}", b"Nnode not json", b"Nnode " + json.dumps({"id": 1}).encode()):
-        await redis_client.publish(channel, junk)
+    # Someone else's notice on the pad's channel that is not one (garbage, or one to another
+    # summit) is ignored, and the next real one still arrives.
+    channel = PadKeys(key_prefix, "osd.s2").channel
+    other = {"id": "x", "summit": "other", "text": "not for osd", "time": 1}
+    for junk in (b"Nnode not json", b"Nnode " + json.dumps({"id": 1}).encode(),
+                 b"Nnode " + json.dumps(other).encode()):
+        await redis_client.spublish(channel, junk)
     await redis_client.delete(f"{key_prefix}:broadcastrate:otto")
     assert (await send("z" * 500))[0] == 201
     await eventually(lambda: len(ears.notices) == 2)

@@ -19,7 +19,7 @@ from summitpad.errors import CLOSE_BAD_MESSAGE, CLOSE_FORBIDDEN
 from summitpad.keys import pad_keys
 
 from .chat_clients import ChatConnection, participant
-from .support import RunningApp, ValkeyProcess, eventually
+from .support import RunningApp, ValkeyProcess, eventually, on_both_stores
 from .test_read_only import ro_id_of
 
 StartApp = Callable[..., Awaitable[RunningApp]]
@@ -198,6 +198,7 @@ async def test_a_locked_pad_takes_no_chat(
         assert not conn.client.ws.closed
 
 
+@on_both_stores
 async def test_a_message_sent_on_one_node_arrives_live_on_another(
     start_app: StartApp, redis_client: aioredis.Redis, key_prefix: str
 ) -> None:

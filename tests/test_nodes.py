@@ -9,7 +9,9 @@ from summitpad.app_keys import REGISTRY
 from summitpad.keys import pad_keys
 from summitpad.store import PadStore
 
-from .support import eventually
+from .support import eventually, on_both_stores
+
+pytestmark = on_both_stores
 
 
 async def test_clients_on_two_nodes_converge(start_app, connect):

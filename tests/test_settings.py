@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from summitpad import cli
 from summitpad.errors import ConfigurationError, SummitpadError
+from summitpad.redis_url import parse_cluster_url
 from summitpad.settings import ENV_PREFIX, Settings, describe
 
 FIELDS = dataclasses.fields(Settings)
@@ -211,10 +213,44 @@ def test_bad_values_raise_configuration_error(values: dict[str, Any], message: s
 
 
 @pytest.mark.parametrize(
-    "url", ["redis://localhost", "rediss://h:6380/1", "unix:///run/valkey.sock", ""]
+    "url",
+    [
+        "redis://localhost", "rediss://h:6380/1", "unix:///run/valkey.sock", "",
+        "redis+cluster://h1:7000,h2:7001,h3:7002/", "valkey+cluster://h1:7000",
+        "rediss+cluster://user:pw@h1:7000,[::1]:7001/", "redis+cluster://h1,h2/",
+    ],
 )
 def test_good_redis_urls(url: str) -> None:
     assert Settings(redis_url=url).redis_url == url
+
+
+def test_a_cluster_url_names_its_seed_nodes() -> None:
+    url = parse_cluster_url("rediss+cluster://ops:s%40cret@db1:7000,[::1]:7001,db3/")
+    assert url.seeds == (("db1", 7000), ("::1", 7001), ("db3", 6379))
+    assert url.tls and url.username == "ops" and url.password == "s@cret"
+    plain = parse_cluster_url("valkey+cluster://db1:7000")
+    assert not plain.tls and plain.username is None and plain.password is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis+cluster://", "has no host"),
+        ("redis+cluster://h1:7000,,h2:7001/", "has no host"),
+        ("redis+cluster://h1:7000,h2:port/", "the port must be 1-65535"),
+        ("redis+cluster://h1:70000/", "the port must be 1-65535"),
+        ("redis+cluster://h1:7000/2", "names no database"),
+        ("redis+cluster://h1:7000/?ssl=1", "takes no ?options"),
+        ("redis+cluster://[::1/", "cannot be read"),
+        ("redis+cluster://[::1]x/", "is not [address]:port"),
+        ("cluster://h1:7000", "redis_url must start with redis://"),
+    ],
+)
+def test_bad_cluster_urls_are_configuration_errors(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        Settings(redis_url=url)
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        Settings.from_env({env_name("redis_url"): url})
 
 
 @pytest.mark.parametrize(

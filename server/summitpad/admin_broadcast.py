@@ -1,14 +1,18 @@
 """Notices from the organizers: a short message to everyone in a summit's pads, on every node.
 
 An organizer sends one from /admin. The node that takes it delivers it to its own connections
-and publishes it on the summit's notice channel (`SummitKeys.notices`):
+and publishes it on the channel of every session pad of the summit (`PadKeys.channel`, see
+fanout.py):
 
     N<node id> <JSON: {"id", "summit", "text", "time"}>
 
-Every node listens to the notice channels of all summits through one pattern subscription of
-its fan-out connection (held while it has live pads: only then has it anybody to tell), skips
-its own messages, and sends each notice to the connections of its live pads that are session
-pads of that summit. Anything else on those channels is ignored (and logged).
+A node listens to the channels of its live pads anyway, so it hears exactly the notices its
+connections need, with no subscription of its own: on a Redis Cluster these are sharded
+channels, which have no pattern subscriptions, and each message goes only to the shard of its
+pad. A summit has a few hundred sessions at most, and an organizer sends one notice per
+RATE_WINDOW_MS: the publishes go out in one pipeline. A node skips its own messages, and sends
+each notice to the connections of the pad it came on, if that pad is a session pad of the
+notice's summit. A malformed notice is dropped (and logged).
 
 Over a pad's websocket a notice is summitpad's own message type 101
 (`protocol.MessageType.NOTICE`), one JSON object per frame:
@@ -42,13 +46,15 @@ from . import protocol
 from .chat import clean_text
 from .connection import Connection, frame
 from .errors import InvalidInput, ProtocolError, RateLimited, StoreUnavailable
-from .keys import SummitKeys, broadcast_rate_key, notice_channel_pattern, parse_notice_channel
+from .keys import PadKeys, broadcast_rate_key
 from .schedule import parse_session_pad_id
-from .store import UNAVAILABLE, as_text
+from .store import UNAVAILABLE
 
 if TYPE_CHECKING:
     from .fanout import Fanout
+    from .live_pad import LivePad
     from .pads import PadRegistry
+    from .summit_store import SummitStore
 
 log = logging.getLogger(__name__)
 
@@ -113,24 +119,28 @@ class Broadcaster:
     """Sends notices from this node and delivers everybody's to this node's connections."""
 
     def __init__(
-        self, client: aioredis.Redis, prefix: str, node_id: str, registry: PadRegistry
+        self, client: aioredis.Redis, prefix: str, node_id: str, registry: PadRegistry,
+        summits: SummitStore,
     ) -> None:
         self._client = client
         self._prefix = prefix
         self._node = node_id.encode()
         self._registry = registry
+        self._summits = summits
 
     def listen(self, fanout: Fanout) -> None:
-        """Have the fan-out connection pass every summit's notices to this node's pads."""
-        fanout.listen_pattern(notice_channel_pattern(self._prefix), self._received)
+        """Have the fan-out pass the notices that come on this node's pads' channels."""
+        fanout.on_notice = self._received
 
     async def send(self, slug: str, raw_text: Any, *, by: str) -> Notice:
         """Send a notice to everyone in summit `slug`'s pads, on every node; InvalidInput for
         a text that cannot go out, RateLimited if organizer `by` sent one just now."""
         notice = Notice(secrets.token_urlsafe(9), slug, notice_text(raw_text),
                         int(time.time() * 1000))
-        channel = SummitKeys(self._prefix, slug).notices
-        payload = json.dumps(notice.to_json(), ensure_ascii=False, separators=(",", ":"))
+        data = await self._summits.load(slug)  # NotFound for a summit that does not exist
+        message = b"N" + self._node + b" " + json.dumps(
+            notice.to_json(), ensure_ascii=False, separators=(",", ":")
+        ).encode()
         rate_key = broadcast_rate_key(self._prefix, by)
         try:
             if not await self._client.set(rate_key, notice.id, nx=True, px=RATE_WINDOW_MS):
@@ -140,7 +150,11 @@ class Broadcaster:
                     f"{(wait + 999) // 1000} s"
                 )
             here = self.deliver(notice)
-            await self._client.publish(channel, b"N" + self._node + b" " + payload.encode())
+            pipe = self._client.pipeline(transaction=False)
+            for session_id in data.sessions:
+                pipe.spublish(PadKeys(self._prefix, data.summit.pad_id(session_id)).channel,
+                              message)
+            await pipe.execute()
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"the notice cannot go out now: {exc}") from exc
         log.info("notice %s to summit %s by %s (%d connections on this node): %r",
@@ -157,19 +171,17 @@ class Broadcaster:
                 sent += pad.notices.send(framed)
         return sent
 
-    def _received(self, channel: bytes, data: bytes) -> None:
+    def _received(self, pad: LivePad, body: bytes) -> None:
+        """A notice another node published on the channel of `pad` (live here)."""
         try:
-            slug = parse_notice_channel(self._prefix, as_text(channel))
-            if data[:1] != b"N":
-                log.debug("ignored a message of kind %r on %r", data[:1], channel[:200])
-                return
-            node, _, body = data[1:].partition(b" ")
-            if node == self._node:
-                return
             fields = json.loads(body)
-            notice = Notice(str(fields["id"]), slug, notice_text(fields["text"]),
-                            int(fields["time"]))
+            notice = Notice(str(fields["id"]), str(fields["summit"]),
+                            notice_text(fields["text"]), int(fields["time"]))
         except (ValueError, KeyError, TypeError, RecursionError, InvalidInput):
-            log.warning("dropped a malformed notice on %r", channel[:200])
+            log.warning("pad %s: dropped a malformed notice", pad.pad_id)
             return
-        self.deliver(notice)
+        found = parse_session_pad_id(pad.pad_id)
+        if found is None or found[0] != notice.summit:
+            log.warning("pad %s: dropped a notice to another summit", pad.pad_id)
+            return
+        pad.notices.send(notice.framed())

@@ -169,7 +169,7 @@ async def _live_pads(app: web.Application) -> AsyncIterator[None]:
     )
     app[METRICS].live_pads.set_function(app[REGISTRY].__len__)
     app[BROADCASTER] = Broadcaster(
-        store.client, settings.key_prefix, settings.node_id, app[REGISTRY]
+        store.client, settings.key_prefix, settings.node_id, app[REGISTRY], summit_store
     )
     app[BROADCASTER].listen(fanout)
     yield

@@ -78,7 +78,7 @@ if count > tonumber(ARGV[2]) then
   return {0, ttl}
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[1])
-redis.call('PUBLISH', ARGV[5], 'C' .. ARGV[6] .. ' ' .. id .. ' ' .. ARGV[1])
+redis.call('SPUBLISH', ARGV[5], 'C' .. ARGV[6] .. ' ' .. id .. ' ' .. ARGV[1])
 return {1, id}
 """
 

@@ -1,4 +1,10 @@
-"""Fan-out between nodes: one pub/sub connection per process, one channel per live pad.
+"""Fan-out between nodes: sharded pub/sub, one channel per live pad.
+
+Channels are sharded ones (SPUBLISH, SSUBSCRIBE): on a Redis Cluster a pad's channel lives on
+the shard that holds its keys (it shares their hash tag), so a message goes to that shard's
+subscribers only, not over the whole cluster bus; a node listens to each shard that holds one
+of its live pads (one connection per shard). On one server it is one connection, as plain
+pub/sub would be.
 
 Messages on a pad's channel:
 
@@ -12,13 +18,13 @@ Messages on a pad's channel:
     D<node id>                                     the pad was deleted (see `pad_deletion`):
                                                    every node drops its live pad, the
                                                    deleting node too
+    N<node id> <notice JSON>                       an organizers' notice to the pad's
+                                                   participants (see `admin_broadcast`)
 
 A node skips its own messages (but for D), and ignores a kind it does not know, so that a
-newer node may add kinds while older ones still run. Besides its pads' channels the listener
-may hold pattern subscriptions (`listen_pattern`: the summits' notice channels, see
-`admin_broadcast`). Pub/sub drops messages while a connection is down, and a pad
-goes live before its subscription is confirmed, so after every (re)subscription (and every few
-seconds anyway) each live pad catches up from its log.
+newer node may add kinds while older ones still run. Pub/sub drops messages while a
+connection is down, and a pad goes live before its subscription is confirmed, so after every
+(re)subscription (and every few seconds anyway) each live pad catches up from its log.
 
 Only the listener task uses the pub/sub connection: it reads, and it (un)subscribes as the set
 of live pads changes. Publishing (awareness, questions) goes through one publisher task, which
@@ -32,11 +38,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterPubSub
 
-from .store import UNAVAILABLE
+from .store import UNAVAILABLE, is_cluster
 
 if TYPE_CHECKING:
     from .live_pad import LivePad
@@ -55,8 +62,9 @@ class Fanout:
         self._node = node_id.encode()
         self._pads: dict[bytes, LivePad] = {}
         self._subscribed: set[bytes] = set()  # channels the listener has subscribed to
-        self._patterns: dict[bytes, Callable[[bytes, bytes], None]] = {}
-        self._psubscribed: set[bytes] = set()  # patterns the listener has subscribed to
+        self._cluster = is_cluster(client)
+        # Who takes notices (N): set by admin_broadcast.Broadcaster.listen.
+        self.on_notice: Callable[[LivePad, bytes], None] | None = None
         self._dirty = False  # the live pads changed since the listener last subscribed
         self._changed = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(_PUBLISH_QUEUE)
@@ -99,13 +107,6 @@ class Fanout:
             del self._pads[channel]
         self._dirty = True
 
-    def listen_pattern(self, pattern: str, handler: Callable[[bytes, bytes], None]) -> None:
-        """Also hand every message on a channel matching `pattern` to `handler(channel,
-        data)`, while this node holds live pads (without, nobody here would hear of it)."""
-        self._patterns[pattern.encode()] = handler
-        self._dirty = True
-        self._changed.set()
-
     def publish_awareness(self, pad: LivePad, payload: bytes) -> None:
         self._publish(pad, b"A" + self._node + b" " + payload)
 
@@ -123,7 +124,7 @@ class Fanout:
             pipe = self._client.pipeline(transaction=False)
             for item in batch:
                 if item is not None:
-                    pipe.publish(*item)
+                    pipe.spublish(*item)
             try:
                 await pipe.execute()
             except UNAVAILABLE as exc:
@@ -158,25 +159,32 @@ class Fanout:
             await self._changed.wait()
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._subscribed.clear()
-        self._psubscribed.clear()
         try:
             self._dirty = True
             while self._pads and not self._stopping:
                 if self._dirty:
                     await self._reconcile(pubsub)
                     self.connected = True
-                message = await pubsub.get_message(timeout=_POLL)
-                if message is not None and message["type"] == "message":
+                message = await self._next_message(pubsub)
+                if message is not None and message["type"] in ("smessage", b"smessage"):
                     self._dispatch(message["channel"], message["data"])
-                elif message is not None and message["type"] == "pmessage":
-                    self._dispatch_pattern(
-                        message["pattern"], message["channel"], message["data"]
-                    )
         finally:
             # Closing must not hang a cancelled listener: give it a moment, then drop it.
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _next_message(self, pubsub: aioredis.client.PubSub) -> dict[str, Any] | None:
+        """The next message on any of the subscribed channels, or None after a short wait."""
+        if not self._cluster:
+            return cast(dict[str, Any] | None, await pubsub.get_message(timeout=_POLL))
+        # One connection per shard, polled in turn, each for a share of the wait: a message
+        # waits at most about _POLL for its shard's turn.
+        sharded = cast(ClusterPubSub, pubsub)
+        shards = max(len(sharded.node_pubsub_mapping), 1)
+        return await sharded.get_sharded_message(
+            ignore_subscribe_messages=True, timeout=_POLL / shards
+        )
 
     async def _reconcile(self, pubsub: aioredis.client.PubSub) -> None:
         """Subscribe to the pads that went live, and leave those that were unloaded."""
@@ -185,12 +193,8 @@ class Fanout:
         # until the server confirms, and a pad reloaded meanwhile would never be subscribed.
         missing = [channel for channel in self._pads if channel not in self._subscribed]
         stale = [channel for channel in self._subscribed if channel not in self._pads]
-        patterns = [p for p in self._patterns if p not in self._psubscribed]
-        if patterns:
-            await pubsub.psubscribe(*patterns)
-            self._psubscribed.update(patterns)
         if missing:
-            await pubsub.subscribe(*missing)
+            await pubsub.ssubscribe(*missing)
             self._subscribed.update(missing)
             for channel in missing:
                 pad = self._pads.get(channel)
@@ -199,7 +203,7 @@ class Fanout:
                     self._publish(pad, b"Q" + self._node)
         if stale:
             self._subscribed.difference_update(stale)
-            await pubsub.unsubscribe(*stale)
+            await pubsub.sunsubscribe(*stale)
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
         pad = self._pads.get(channel)
@@ -225,19 +229,14 @@ class Fanout:
                     self.publish_awareness(pad, states)
             elif kind == b"D":
                 pad.deleted()
+            elif kind == b"N":
+                node, _, payload = body.partition(b" ")
+                if node != self._node and self.on_notice is not None:
+                    self.on_notice(pad, payload)
             else:
                 log.debug("pad %s: ignored a fan-out message of kind %r", pad.pad_id, kind)
         except ValueError:
             log.warning("pad %s: dropped a malformed fan-out message", pad.pad_id)
-
-    def _dispatch_pattern(self, pattern: bytes, channel: bytes, data: bytes) -> None:
-        handler = self._patterns.get(pattern)
-        if handler is None:
-            return
-        try:
-            handler(channel, data)
-        except Exception:  # one bad message must not stop the listener
-            log.exception("a message on %r failed", channel[:200])
 
     async def _catch_up_regularly(self) -> None:
         while True:

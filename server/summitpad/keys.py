@@ -1,7 +1,21 @@
 """Every Redis key and channel name is built and parsed here.
 
-All keys of one pad share the hash tag `{pad:<id>}`, so on a Redis Cluster a pad lives in one
-slot and its scripts stay atomic.
+Where the keys live on a Redis Cluster (a script, a MULTI/EXEC transaction and a multi-key
+command may only touch keys of one slot):
+
+- `{pad:<id>}`: every key of one pad (`PadKeys`) and its channel. Every Lua script touches
+  the keys of one pad only (store.py, chat.py, history_store.py, pad_deletion.py), and
+  publishes on that pad's channel with SPUBLISH, which on a cluster stays on the pad's shard.
+  The organizers' notices go out on the same channels (admin_broadcast.py).
+- `{summit:<slug>}`: every key of one summit (`SummitKeys`): a schedule change is one WATCH
+  transaction, the search text one script.
+- One key each, in slots of their own: the read-only ids' way back (`read_only_key`), the
+  summit index, the cookie secret, accounts and their index, logins, API tokens, rate limits,
+  presence and the node list. Nothing writes two of them at once: a node's presence is one
+  transaction on its own hash, then the node list (presence.py); a pad's deletion removes its
+  read-only way back with a script of its own (pad_deletion.py).
+- Listing pads SCANs every primary (`store.stored_pad_ids`: redis-py's cluster client sends
+  SCAN to each primary and follows each one's cursor).
 """
 
 from __future__ import annotations
@@ -178,29 +192,6 @@ class SummitKeys:
         """Sorted set: session id -> the `text_version` of its latest change."""
         return self._key("textchanges")
 
-    @property
-    def notices(self) -> str:
-        """Pub/sub channel of the organizers' notices to everyone in the summit's pads, on every
-        node (`N<node id> <JSON>`, see admin_broadcast.py). Every node listens to all summits'
-        at once, with `notice_channel_pattern`."""
-        return self._key("notices")
-
-
-def notice_channel_pattern(prefix: str) -> str:
-    """A PSUBSCRIBE pattern matching the notice channel of every summit under `prefix`; check
-    each channel it matches with `parse_notice_channel`."""
-    return f"{_glob_escaped(prefix)}:{{summit:*}}:notices"
-
-
-def parse_notice_channel(prefix: str, channel: str) -> str:
-    """The summit slug of a notice channel under `prefix`; ValueError for anything else."""
-    head, tail = f"{prefix}:{{summit:", "}:notices"
-    if not (channel.startswith(head) and channel.endswith(tail)):
-        raise ValueError(f"not a notice channel: {channel!r}")
-    slug = channel[len(head):-len(tail)]
-    if not slug or any(c in slug for c in "{}:"):
-        raise ValueError(f"not a notice channel: {channel!r}")
-    return slug
 
 
 def read_only_key(prefix: str, ro_id: str) -> str:

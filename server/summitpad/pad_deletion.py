@@ -54,7 +54,7 @@ _DELETE = """
 local ro = redis.call('GET', KEYS[1])
 local found = redis.call('DEL', unpack(KEYS, 1, #KEYS - 1))
 redis.call('SET', KEYS[#KEYS], '1', 'EX', ARGV[3])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('SPUBLISH', ARGV[1], ARGV[2])
 return {found, ro}
 """
 TOMBSTONE_SECONDS = 7 * 24 * 3600

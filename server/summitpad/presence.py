@@ -34,20 +34,21 @@ class Presence:
         self.node_id = node_id
 
     async def report(self, counts: dict[str, int]) -> None:
+        # The node's hash and the node list are in different slots on a Redis Cluster: one
+        # transaction for the hash, then the list (a reader reads the list first, and a node
+        # listed a moment before its hash is replaced counts its last report).
         key = presence_key(self.prefix, self.node_id)
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(key)
         if counts:
             pipe.hset(key, mapping=counts)  # type: ignore[arg-type]
             pipe.expire(key, NODE_EXPIRY)
-        pipe.zadd(nodes_key(self.prefix), {self.node_id: time.time()})
         await pipe.execute()
+        await self.client.zadd(nodes_key(self.prefix), {self.node_id: time.time()})
 
     async def withdraw(self) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(presence_key(self.prefix, self.node_id))
-        pipe.zrem(nodes_key(self.prefix), self.node_id)
-        await pipe.execute()
+        await self.client.zrem(nodes_key(self.prefix), self.node_id)
+        await self.client.delete(presence_key(self.prefix, self.node_id))
 
     async def counts(
         self, pad_ids: list[str], here: Mapping[str, int] | None = None

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .redis_url import check_redis_url
 
 ENV_PREFIX = "SUMMITPAD_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -43,7 +43,8 @@ class Settings:
     port: int = _setting(8080, "TCP port to listen on.")
     redis_url: str = _setting(
         "",
-        "Valkey/Redis to use (redis://, rediss:// or unix://). Empty: start the embedded Valkey.",
+        "Valkey/Redis to use (redis://, rediss:// or unix://), or a Redis Cluster through its "
+        "seed nodes (redis+cluster://host1:7000,host2:7001/). Empty: start the embedded Valkey.",
     )
     data_dir: str = _setting(
         "", "Directory of the embedded Valkey's files. Empty: $XDG_DATA_HOME/summitpad."
@@ -109,8 +110,8 @@ class Settings:
             raise ConfigurationError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.appendfsync not in APPENDFSYNC:
             raise ConfigurationError(f"appendfsync must be one of {', '.join(APPENDFSYNC)}")
-        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigurationError("redis_url must start with redis://, rediss:// or unix://")
+        if self.redis_url:
+            check_redis_url(self.redis_url)
         if not self.key_prefix or any(c in self.key_prefix for c in "{} "):
             raise ConfigurationError("key_prefix must be non-empty, without braces or spaces")
         object.__setattr__(self, "log_level", self.log_level.lower())

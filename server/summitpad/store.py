@@ -6,7 +6,8 @@
                                server's own); those after `upto` are not folded, and those the
                                history does not hold yet are kept (see history_store.py)
     <prefix>:{pad:<id>}:lease  the node compacting the pad, with an expiry
-    <prefix>:{pad:<id>}:live   pub/sub channel to the other nodes
+    <prefix>:{pad:<id>}:live   sharded pub/sub channel to the other nodes (SPUBLISH: on a
+                               Redis Cluster it lives on the pad's shard)
 
 An append writes the log entry and publishes it in one script, so a node that reads the
 message can trust the entry is durable; the message names the previous id, so a node that missed
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from .errors import PadDeleted, StoreUnavailable
 from .keys import PadKeys, pad_key_pattern, parse_pad_key
+from .redis_url import ClusterURL, is_cluster_url, parse_cluster_url
 
 T = TypeVar("T")
 
@@ -56,7 +59,7 @@ if #last > 0 then first = last[1][1] end
 local prev = first
 for i = 4, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[i], 'a', ARGV[i + 1])
-  redis.call('PUBLISH', ARGV[1], 'U' .. prev .. ' ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[i])
+  redis.call('SPUBLISH', ARGV[1], 'U' .. prev .. ' ' .. id .. ' ' .. ARGV[2] .. ' ' .. ARGV[i])
   prev = id
 end
 return {first, prev, redis.call('XLEN', KEYS[1])}
@@ -121,7 +124,7 @@ _SEED = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('DEL', KEYS[3])
 local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[1], 'a', ARGV[4])
-redis.call('PUBLISH', ARGV[2], 'U0-0 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
+redis.call('SPUBLISH', ARGV[2], 'U0-0 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
 return 1
 """
 
@@ -270,7 +273,14 @@ MAX_CONNECTIONS = 64
 
 def connect(url: str) -> aioredis.Redis:
     """A client for `url`; connects lazily on first use. Its pool is bounded, and a command
-    waits for a free connection rather than failing when all are busy."""
+    waits for a free connection rather than failing when all are busy.
+
+    For a cluster URL (see redis_url.py) it is a `RedisCluster`, which takes the same commands
+    as one server's client for everything summitpad does (the keys of one script or
+    transaction share a slot: see keys.py); it is typed as `Redis` so that the modules using
+    it need not care."""
+    if is_cluster_url(url):
+        return cast(aioredis.Redis, connect_cluster(parse_cluster_url(url)))
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=MAX_CONNECTIONS,
@@ -281,3 +291,25 @@ def connect(url: str) -> aioredis.Redis:
         health_check_interval=15,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+def connect_cluster(url: ClusterURL) -> RedisCluster:
+    """A client of the cluster that `url` names; it finds the nodes on first use."""
+    return RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in url.seeds],
+        username=url.username,
+        password=url.password,
+        ssl=url.tls,
+        # Per node, and not blocking: past it a command fails as the store being unavailable
+        # (writes are held back and retried), so leave room for bursts.
+        max_connections=4 * MAX_CONNECTIONS,
+        decode_responses=False,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+    )
+
+
+def is_cluster(client: aioredis.Redis) -> bool:
+    """Whether `client` talks to a Redis Cluster."""
+    return isinstance(client, RedisCluster)

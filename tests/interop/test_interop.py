@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from summitpad.web_security import PARTICIPANT_COOKIE
 
-from ..support import TRACES, ValkeyProcess, free_port, subprocess_env, summitpad_command
+from ..support import TRACES, free_port, on_both_stores, subprocess_env, summitpad_command
 
 HERE = Path(__file__).resolve().parent
 NODE = shutil.which("node") or "node"
@@ -46,9 +46,9 @@ pytestmark = [
 class ServerProcess:
     """One `summitpad serve` process on a loopback port, its output in a log file."""
 
-    def __init__(self, valkey: ValkeyProcess, key_prefix: str, log_dir: Path, name: str,
+    def __init__(self, redis_url: str, key_prefix: str, log_dir: Path, name: str,
                  extra: list[str]) -> None:
-        self.valkey = valkey
+        self.redis_url = redis_url
         self.key_prefix = key_prefix
         self.name = name
         self.extra = extra
@@ -67,7 +67,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         command = [
             *summitpad_command(), "serve",
-            "--redis-url", self.valkey.url,
+            "--redis-url", self.redis_url,
             "--key-prefix", self.key_prefix,
             "--port", str(self.port),
             "--host", "127.0.0.1",
@@ -122,16 +122,17 @@ class ServerProcess:
 
 
 class Servers:
-    """Starts `summitpad serve` processes sharing one Valkey and key prefix; kills leftovers."""
+    """Starts `summitpad serve` processes sharing one Valkey (or cluster) and key prefix; kills
+    leftovers."""
 
-    def __init__(self, valkey: ValkeyProcess, key_prefix: str, log_dir: Path) -> None:
-        self.valkey = valkey
+    def __init__(self, redis_url: str, key_prefix: str, log_dir: Path) -> None:
+        self.redis_url = redis_url
         self.key_prefix = key_prefix
         self.log_dir = log_dir
         self.started: list[ServerProcess] = []
 
     def __call__(self, *extra: str, name: str | None = None) -> ServerProcess:
-        server = ServerProcess(self.valkey, self.key_prefix, self.log_dir,
+        server = ServerProcess(self.redis_url, self.key_prefix, self.log_dir,
                                name or f"node{len(self.started)}", list(extra))
         self.started.append(server)
         return server.start()
@@ -144,8 +145,8 @@ class Servers:
 
 
 @pytest.fixture
-def servers(valkey: ValkeyProcess, key_prefix: str, tmp_path: Path) -> Iterator[Servers]:
-    started = Servers(valkey, key_prefix, tmp_path)
+def servers(redis_url: str, key_prefix: str, tmp_path: Path) -> Iterator[Servers]:
+    started = Servers(redis_url, key_prefix, tmp_path)
     yield started
     started.kill_all()
 
@@ -208,6 +209,7 @@ def check_converged(result: dict[str, Any], clients: int) -> None:
         assert not server_closes, f"the server closed {client['name']}: {server_closes}"
 
 
+@on_both_stores
 def test_concurrent_stock_clients_converge(servers: Servers) -> None:
     server = servers()
     result = run_node("edit.mjs", "--url", server.ws_url, "--pad", "concurrent",
@@ -297,6 +299,7 @@ def test_echoed_edits_survive_kill_9(servers: Servers, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not TRACE.is_file(), reason=f"the editing trace {TRACE} is not there "
                     "(the shared data folder ../shared is absent)")
+@on_both_stores
 def test_recorded_editing_trace(servers: Servers) -> None:
     trace = json.loads(gzip.decompress(TRACE.read_bytes()))
     expected = trace["endContent"]
@@ -317,6 +320,7 @@ def test_recorded_editing_trace(servers: Servers) -> None:
     assert stored["text"] == expected
 
 
+@on_both_stores
 def test_two_server_processes_converge(servers: Servers) -> None:
     a, b = servers(name="node-a"), servers(name="node-b")
     result = run_node("edit.mjs", "--url", f"{a.ws_url},{b.ws_url}", "--pad", "two-nodes",
@@ -336,6 +340,7 @@ def test_awareness_between_stock_clients(servers: Servers) -> None:
     assert "carol removed after she left" in result["steps"]
 
 
+@on_both_stores
 def test_awareness_across_two_server_processes(servers: Servers) -> None:
     """Names, colours and departures cross nodes, with the pad already live on both."""
     a, b = servers(name="node-a"), servers(name="node-b")
