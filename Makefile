@@ -1,13 +1,16 @@
 # summitpad: `make run` starts the server, `make test` runs the whole suite.
 # Each target sets up what it needs first: a virtual environment with the Python packages,
 # the Node packages of the interop tests and front-end build, and Debian's Chromium.
+# `make bench` also installs the servers it compares summitpad with (`make bench-setup`).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PEERS_VENV := bench/.venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: run test venv node chromium lint bundle bench clean
+.PHONY: run test venv node chromium lint bundle bench bench-setup clean
 
 run: $(STAMP)
 	$(BIN)/summitpad serve
@@ -45,8 +48,22 @@ lint: $(STAMP)
 bundle: web/node_modules/.package-lock.json
 	cd web && npm run build
 
-bench: $(STAMP)
+bench: $(STAMP) bench-setup
 	$(BIN)/python bench/run.py
+
+# The benchmark's peers: @y/websocket-server on Node, and pycrdt-websocket in a virtual
+# environment of its own so that summitpad's dependencies stay as they are.
+bench-setup: bench/peers/node/node_modules/.package-lock.json $(PEERS_STAMP)
+
+bench/peers/node/node_modules/.package-lock.json: bench/peers/node/package-lock.json
+	cd bench/peers/node && npm ci --no-audit --no-fund --loglevel=error
+
+$(PEERS_STAMP): bench/peers/requirements.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/pip install --quiet -r bench/peers/requirements.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) web/node_modules tests/interop/node_modules
+	rm -rf $(PEERS_VENV) bench/peers/node/node_modules

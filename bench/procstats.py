@@ -2,7 +2,8 @@
 
 CPU is utime + stime of /proc/<pid>/stat (all threads), so a delta over a window divided by the
 window's wall time is the share of one core the process used. Memory is VmRSS of
-/proc/<pid>/status, sampled by `RssSampler` for the peak.
+/proc/<pid>/status, sampled by `RssSampler` for the peak. A name may stand for several
+processes (the nodes of one server, say): its figures are their sums.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ import platform
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+Pids = int | Sequence[int]  # one process, or several counted together
+
+
+def _each(pids: Pids) -> Sequence[int]:
+    return (pids,) if isinstance(pids, int) else pids
 
 
 def cpu_seconds(pid: int) -> float:
@@ -62,7 +69,7 @@ class CpuWindow:
     was runnable but not running: when it is high the processes are short of cores.
     """
 
-    pids: dict[str, int]
+    pids: dict[str, Pids]
     _cpu0: dict[str, float] = field(default_factory=dict)
     _wait0: dict[str, float] = field(default_factory=dict)
     _machine0: dict[str, float] = field(default_factory=dict)
@@ -70,8 +77,8 @@ class CpuWindow:
 
     def start(self) -> None:
         self._wall0 = time.monotonic()
-        self._cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        self._wait0 = {name: runqueue_wait_seconds(pid) for name, pid in self.pids.items()}
+        self._cpu0 = {name: self._cpu(pids) for name, pids in self.pids.items()}
+        self._wait0 = {name: self._wait(pids) for name, pids in self.pids.items()}
         self._machine0 = machine_cpu_seconds()
 
     def stop(self) -> dict[str, Any]:
@@ -81,11 +88,10 @@ class CpuWindow:
             return round(100.0 * seconds / wall, 1)
 
         result: dict[str, Any] = {
-            name: pct(cpu_seconds(pid) - self._cpu0[name]) for name, pid in self.pids.items()
+            name: pct(self._cpu(pids) - self._cpu0[name]) for name, pids in self.pids.items()
         }
         result["waiting_for_cpu"] = {
-            name: pct(runqueue_wait_seconds(pid) - self._wait0[name])
-            for name, pid in self.pids.items()
+            name: pct(self._wait(pids) - self._wait0[name]) for name, pids in self.pids.items()
         }
         machine = machine_cpu_seconds()
         result["machine"] = {k: pct(machine[k] - self._machine0[k]) for k in machine}
@@ -95,11 +101,19 @@ class CpuWindow:
         result["wall_s"] = round(wall, 2)
         return result
 
+    @staticmethod
+    def _cpu(pids: Pids) -> float:
+        return sum(cpu_seconds(pid) for pid in _each(pids))
+
+    @staticmethod
+    def _wait(pids: Pids) -> float:
+        return sum(runqueue_wait_seconds(pid) for pid in _each(pids))
+
 
 class RssSampler:
     """Samples VmRSS of some processes twice a second while it runs; keeps the peak."""
 
-    def __init__(self, pids: dict[str, int], interval: float = 0.5) -> None:
+    def __init__(self, pids: dict[str, Pids], interval: float = 0.5) -> None:
         self.pids = pids
         self.interval = interval
         self.peak: dict[str, int] = dict.fromkeys(pids, 0)
@@ -107,9 +121,9 @@ class RssSampler:
 
     def sample(self) -> dict[str, int]:
         now = {}
-        for name, pid in self.pids.items():
+        for name, pids in self.pids.items():
             try:
-                now[name] = rss_bytes(pid)
+                now[name] = sum(rss_bytes(pid) for pid in _each(pids))
             except OSError:
                 continue
             self.peak[name] = max(self.peak[name], now[name])

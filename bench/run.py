@@ -1,11 +1,14 @@
 """Run the summitpad benchmark: one command, everything private, everything stopped at the end.
 
     .venv/bin/python bench/run.py [--quick] [--scenario fanout|summit|all] [--profile]
+                                  [--targets summitpad,summitpad-3,y-websocket,pycrdt-websocket]
 
 Starts a valkey-server on a unix socket in a temporary directory, then for every step of every
-scenario a fresh `summitpad serve` on a free loopback port (so each step's memory starts from
-the same place), drives it with the load generator (bench/loadgen.py, bench/scenarios.py),
-stops it, writes bench/results/<date>-<scenario>.json and prints a Markdown table.
+scenario and every target (bench/targets.py: summitpad on one node or three, and the peers
+@y/websocket-server and pycrdt-websocket) a fresh server on free loopback ports (so each step's
+memory starts from the same place), drives it with the load generator (bench/loadgen.py,
+bench/scenarios.py), stops it, writes bench/results/<date>-<scenario>.json and prints a
+Markdown table with a column of p99 against the Yjs reference server.
 
 --profile samples the server with py-spy (pip install py-spy; not a project dependency) during
 each measured window and adds a summary of where its time went; the raw stacks go to
@@ -19,16 +22,11 @@ import argparse
 import asyncio
 import datetime
 import json
-import os
-import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +35,10 @@ from typing import Any
 import procstats
 import profile_summary
 import redis
-from loadgen import raise_nofile_limit, tag
+import targets
+from loadgen import raise_nofile_limit
 from peers import AWARENESS_RENEW
+from procstats import Pids
 from scenarios import fanout_step, summit
 from summitpad.embedded_valkey import find_valkey_server
 
@@ -46,39 +46,8 @@ BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 SCRATCH = RESULTS / "tmp"
 BIN = Path(sys.executable).parent
-SERVER_ENV = {
-    # High enough that the typists' 5 messages a second and the joins never meet the limit.
-    "SUMMITPAD_MESSAGES_PER_SECOND": "100000",
-    "SUMMITPAD_MESSAGE_BURST": "100000",
-    "SUMMITPAD_LOG_LEVEL": "warning",
-}
 DISTURBED = 15.0  # % of one core used by other processes during a window: run the step again
 GOALS = {"fanout-500": 20.0, "fanout-1000": 40.0, "summit": 100.0}
-
-
-def server_revision() -> str:
-    """The commit of the server code that runs, marked -dirty if server/ has local changes."""
-    root = str(BENCH.parent)
-    head = subprocess.run(
-        ["git", "-C", root, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    changed = subprocess.run(
-        ["git", "-C", root, "status", "--porcelain", "--", "server", "pyproject.toml"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return (head or "unknown") + ("-dirty" if changed else "")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _raise_child_nofile() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @contextmanager
@@ -105,7 +74,7 @@ def valkey(directory: Path) -> Iterator[tuple[str, int]]:
             "warning",
         ],
         stdout=subprocess.DEVNULL,
-        preexec_fn=_raise_child_nofile,
+        preexec_fn=targets.raise_child_nofile,
     )
     try:
         deadline = time.monotonic() + 20
@@ -123,78 +92,6 @@ def valkey(directory: Path) -> Iterator[tuple[str, int]]:
         process.wait(timeout=30)
 
 
-class Server:
-    """`summitpad serve` as a subprocess, its stderr in a log file."""
-
-    def __init__(self, redis_url: str, log_path: Path) -> None:
-        self.revision = server_revision()
-        self.port = free_port()
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SUMMITPAD_")}
-        env.update(SERVER_ENV)
-        self.process = subprocess.Popen(
-            [
-                str(BIN / "summitpad"),
-                "serve",
-                "--redis-url",
-                redis_url,
-                "--port",
-                str(self.port),
-                "--key-prefix",
-                f"bench{tag()}",
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_raise_child_nofile,
-        )
-        self.pid = self.process.pid
-        self._wait_ready()
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2):
-                    return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"summitpad did not start; see {self.log_path}") from None
-                time.sleep(0.1)
-
-    def stop(self) -> dict[str, Any]:
-        """Stop it; returns its exit code and the warnings and errors it logged."""
-        crashed = self.process.poll()
-        if crashed is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        lines = self.log_path.read_text(errors="replace").splitlines()
-        notable = [
-            line
-            for line in lines
-            if " WARNING " in line or " ERROR " in line or "Traceback" in line
-        ]
-        return {
-            "revision": self.revision,
-            "died_during_run": crashed is not None,
-            "exit_code": self.process.returncode,
-            "warnings_and_errors": len(notable),
-            "first_lines": notable[:5],
-            "log": str(self.log_path.relative_to(BENCH.parent)),
-        }
-
-
 class WindowHooks:
     """What runs beside the load generator during each measured window.
 
@@ -205,8 +102,9 @@ class WindowHooks:
 
     def __init__(self, profile: bool) -> None:
         self.profile = profile
-        self.server_pid = 0
-        self.url = ""
+        self.server_pids: tuple[int, ...] = ()
+        self.urls: list[str] = []
+        self.python_server = True  # py-spy samples only a Python server (its first node)
         self._probe: subprocess.Popen[str] | None = None
         self._spy: subprocess.Popen[bytes] | None = None
         self._spy_output: Path | None = None
@@ -221,9 +119,9 @@ class WindowHooks:
                 sys.executable,
                 str(BENCH / "loadgen.py"),
                 "--url",
-                self.url,
+                ",".join(self.urls),
                 "--server-pid",
-                str(self.server_pid),
+                ",".join(str(pid) for pid in self.server_pids),
                 "probe",
                 "--duration",
                 str(duration),
@@ -233,7 +131,7 @@ class WindowHooks:
             text=True,
         )
         probe_log.close()  # the child holds its own copy
-        if not self.profile or self._spy_exe is None:
+        if not self.profile or self._spy_exe is None or not self.python_server:
             return
         self._spy_output = SCRATCH / f"{name}.pyspy.txt"
         self._spy = subprocess.Popen(
@@ -241,7 +139,7 @@ class WindowHooks:
                 self._spy_exe,
                 "record",
                 "--pid",
-                str(self.server_pid),
+                str(self.server_pids[0]),
                 "--duration",
                 str(int(duration)),
                 "--rate",
@@ -297,37 +195,53 @@ def wait_until_quiet(limit_pct: float = 25.0, within: float = 120.0) -> dict[str
 
 def run_step(
     name: str,
+    target: str,
     redis_url: str,
     valkey_pid: int,
     hooks: WindowHooks,
-    make: Callable[[str, dict[str, int], Callable[[str, float], None]], Any],
+    make: Callable[[list[str], dict[str, Pids], Callable[[str, float], None]], Any],
     attempts: int = 1,
 ) -> dict[str, Any]:
-    """Run one step on a fresh server; again (up to `attempts` times) while other processes
-    took more than DISTURBED % of a core during the window. Keeps the least disturbed run."""
+    """Run one step on a fresh start of `target`; again (up to `attempts` times) while other
+    processes took more than DISTURBED % of a core during the window. Keeps the least
+    disturbed run."""
     runs: list[dict[str, Any]] = []
     for attempt in range(1, attempts + 1):
-        print(f"-- {name} (attempt {attempt})", file=sys.stderr, flush=True)
+        print(f"-- {name} on {target} (attempt {attempt})", file=sys.stderr, flush=True)
         quiet = wait_until_quiet()
-        label = f"{datetime.date.today()}-{name}-{attempt}"
-        server = Server(redis_url, SCRATCH / f"{label}-server.log")
-        hooks.server_pid, hooks.url = server.pid, server.ws_url
+        label = f"{datetime.date.today()}-{name}-{target}-{attempt}"
+        server = targets.start(target, redis_url, valkey_pid, SCRATCH / label)
+        hooks.server_pids, hooks.urls = server.pids["server"], server.urls
+        hooks.python_server = target.startswith("summitpad")
 
         def on_window(_step: str, duration: float, label: str = label) -> None:
             hooks.start(label, duration)
 
         try:
-            result: dict[str, Any] = asyncio.run(
-                make(server.ws_url, {"server": server.pid, "valkey": valkey_pid}, on_window)
-            )
+            result: dict[str, Any] = asyncio.run(make(server.urls, dict(server.pids), on_window))
             beside = hooks.finish()  # the probe needs the server until it is done
         finally:
             status = server.stop()
-        result = {"step": name, **result, **beside, "server_process": status, **quiet}
+        result = {
+            "step": name,
+            "target": target,
+            "nodes": len(server.urls),
+            **result,
+            **beside,
+            "server_process": status,
+            **quiet,
+        }
         runs.append(result)
         other = result["cpu_pct_of_one_core"]["other_processes"]
         print(
-            json.dumps({"step": name, "p99": result["latency_ms"].get("p99"), "other": other}),
+            json.dumps(
+                {
+                    "step": name,
+                    "target": target,
+                    "p99": result["latency_ms"].get("p99"),
+                    "other": other,
+                }
+            ),
             file=sys.stderr,
         )
         if other <= DISTURBED:
@@ -342,6 +256,17 @@ def run_step(
         for r in runs
     ]
     return best
+
+
+def parse_targets(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in targets.TARGETS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown target(s) {', '.join(unknown) or '(none)'}; "
+            f"known: {', '.join(targets.TARGETS)}"
+        )
+    return names
 
 
 def main() -> None:
@@ -367,6 +292,14 @@ def main() -> None:
     )
     parser.add_argument("--label", help="added to the result file names, for a variant run")
     parser.add_argument(
+        "--targets",
+        type=parse_targets,
+        default=list(targets.TARGETS),
+        help="servers to run every step against, comma-separated, in this order "
+        f"(default: all of {','.join(targets.TARGETS)}; `summitpad` alone is the benchmark "
+        "as it was before the peers)",
+    )
+    parser.add_argument(
         "--no-awareness-renewal",
         action="store_true",
         help="peers do not resend their awareness every 15 s (stock clients do)",
@@ -390,6 +323,11 @@ def main() -> None:
     suffix = "-quick" if quick else ""
     suffix += "-profiled" if args.profile else ""
     suffix += "-no-renewal" if renew is None else ""
+    chosen: list[str] = args.targets
+    if chosen == list(targets.TARGETS):
+        suffix += "-peers"
+    elif chosen != ["summitpad"]:
+        suffix += "-" + "-".join(chosen)
     suffix += f"-{args.label}" if args.label else ""
     date = datetime.date.today().isoformat()
     files: dict[str, dict[str, Any]] = {}
@@ -398,43 +336,48 @@ def main() -> None:
         valkey(Path(tmp)) as (url, vpid),
     ):
         machine = procstats.machine(find_valkey_server())
+        peer_versions = targets.describe()
         scenarios = ("fanout", "summit") if args.scenario == "all" else (args.scenario,)
         for scenario in scenarios:
             steps = []
             if scenario == "fanout":
                 for n in observers:
+                    for target in chosen:
+                        steps.append(
+                            run_step(
+                                f"fanout-{n}",
+                                target,
+                                url,
+                                vpid,
+                                hooks,
+                                lambda u, p, w, n=n: fanout_step(
+                                    u, p, n, fan_duration, renew_awareness=renew, on_window=w
+                                ),
+                                attempts,
+                            )
+                        )
+            else:
+                for target in chosen:
                     steps.append(
                         run_step(
-                            f"fanout-{n}",
+                            "summit",
+                            target,
                             url,
                             vpid,
                             hooks,
-                            lambda u, p, w, n=n: fanout_step(
-                                u, p, n, fan_duration, renew_awareness=renew, on_window=w
+                            lambda u, p, w: summit(
+                                u,
+                                p,
+                                pads,
+                                typists,
+                                readers,
+                                summit_duration,
+                                renew_awareness=renew,
+                                on_window=w,
                             ),
                             attempts,
                         )
                     )
-            else:
-                steps.append(
-                    run_step(
-                        "summit",
-                        url,
-                        vpid,
-                        hooks,
-                        lambda u, p, w: summit(
-                            u,
-                            p,
-                            pads,
-                            typists,
-                            readers,
-                            summit_duration,
-                            renew_awareness=renew,
-                            on_window=w,
-                        ),
-                        attempts,
-                    )
-                )
             document = {
                 "scenario": scenario,
                 "date": date,
@@ -442,7 +385,9 @@ def main() -> None:
                 "quick": quick,
                 "profiled": args.profile,
                 "machine": machine,
-                "server_environment": SERVER_ENV,
+                "targets": chosen,
+                "server_environment": targets.SUMMITPAD_ENV,
+                "peer_versions": peer_versions,
                 "awareness_renewal_s": renew,
                 "steps": steps,
             }
@@ -450,32 +395,56 @@ def main() -> None:
             path.write_text(json.dumps(document, indent=2) + "\n")
             files[scenario] = document
             print(f"wrote {path.relative_to(BENCH.parent)}", file=sys.stderr)
-    print(table(files, machine))
+    print(table(files, machine, peer_versions))
 
 
-def table(files: dict[str, dict[str, Any]], machine: dict[str, Any]) -> str:
+def p99_ratios(steps: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """(step, target) -> its p99 over the p99 of the reference server in the same step."""
+    reference = {
+        s["step"]: s["latency_ms"]["p99"]
+        for s in steps
+        if s.get("target") == targets.REFERENCE and s["latency_ms"].get("p99")
+    }
+    return {
+        (s["step"], s.get("target", "summitpad")): round(
+            s["latency_ms"]["p99"] / reference[s["step"]], 2
+        )
+        for s in steps
+        if s["step"] in reference and "p99" in s["latency_ms"]
+    }
+
+
+def table(
+    files: dict[str, dict[str, Any]], machine: dict[str, Any], peer_versions: dict[str, str]
+) -> str:
     rows = [
-        "| step | connections | p50 ms | p99 ms | max ms | goal (p99) | first-peer p99 ms "
-        "| probe p50 / p99 ms "
+        "| step | target | connections | p50 ms | p99 ms | p99 vs y-websocket | max ms "
+        "| goal (p99) | first-peer p99 ms | probe p50 / p99 ms "
         "| server CPU % | loadgen CPU % | valkey CPU % | other processes CPU % | machine idle % "
         "| server RSS end / peak MiB | RSS per conn KiB | disconnects | missing deliveries "
         "| lost or diverged docs |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:"
+        "|---:|---:|",
     ]
     for document in files.values():
+        ratios = p99_ratios(document["steps"])
         for s in document["steps"]:
             lat, cpu, rss = s["latency_ms"], s["cpu_pct_of_one_core"], s["rss_mib"]["server"]
+            target = s.get("target", "summitpad")
             goal = GOALS.get(s["step"])
             probe = s.get("probe", {}).get("latency_ms", {})
             verdict = ""
             if goal is not None and "p99" in lat and not document["quick"]:
                 met = lat["p99"] <= goal and (s["step"] != "summit" or s["disconnects"] == 0)
                 verdict = f"<= {goal:g} ms: {'met' if met else 'missed'}"
+            ratio = ratios.get((s["step"], target))
             cells = [
                 s["step"],
+                target,
                 s["connections"],
                 lat.get("p50", "-"),
                 lat.get("p99", "-"),
+                "-" if ratio is None else f"{ratio:g}",
                 lat.get("max", "-"),
                 verdict,
                 s["first_peer_latency_ms"].get("p99", "-"),
@@ -496,7 +465,9 @@ def table(files: dict[str, dict[str, Any]], machine: dict[str, Any]) -> str:
     rows.append(
         f"Machine: {machine['nproc']} x {machine['cpu_model']}, {machine['memory_gib']} GiB; "
         f"Python {machine['python']}, pycrdt {machine['pycrdt']}, aiohttp {machine['aiohttp']}, "
-        f"Valkey {machine['valkey']}. CPU is % of one core over the measured window; "
+        f"Valkey {machine['valkey']}. Peers: "
+        + ", ".join(f"{k} {v}" for k, v in peer_versions.items())
+        + ". CPU is % of one core over the measured window, summed over a target's nodes; "
         f"the machine has {100 * (machine['nproc'] or 1)} %."
     )
     return "\n".join(rows)

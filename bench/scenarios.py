@@ -16,8 +16,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from loadgen import Run, percentiles, tag
+from loadgen import Run, Urls, percentiles, tag
 from peers import AWARENESS_RENEW, MARKER_TEXT, Checker, Editor, Ledger, Peer, now
+from procstats import Pids
 
 CHECKERS_PER_PAD = 2
 WARMUP = 3.0
@@ -40,8 +41,8 @@ async def wait_for_text(checkers: list[Checker], length: int, within: float) -> 
 
 
 async def fanout_step(
-    url: str,
-    pids: dict[str, int],
+    url: Urls,
+    pids: dict[str, Pids],
     observers: int,
     duration: float,
     *,
@@ -111,8 +112,8 @@ def check_pad(text: str, typists: list[Editor]) -> dict[str, int]:
 
 
 async def summit(
-    url: str,
-    pids: dict[str, int],
+    url: Urls,
+    pids: dict[str, Pids],
     pads: int,
     typists: int,
     readers: int,
@@ -197,7 +198,7 @@ async def summit(
 
 
 async def probe(
-    url: str, pids: dict[str, int], duration: float, rate: float = 10.0
+    url: Urls, pids: dict[str, Pids], duration: float, rate: float = 10.0
 ) -> dict[str, Any]:
     """A quiet pad with one writer and one observer, run from a process of its own.
 
