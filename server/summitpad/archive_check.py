@@ -10,7 +10,6 @@ and raises InvalidInput naming the file and the problem at the first one found.
 from __future__ import annotations
 
 import hashlib
-import json
 import lzma
 import re
 import zipfile
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .archive_check_records import CheckedArchive, check_records, refuse
+from .archive_check_records import CheckedArchive, check_records, parse_json, refuse
 from .schedule import is_slug
 
 FORMAT_NAME = "summitpad-archive"
@@ -154,18 +153,7 @@ def _manifest(
     if info is None:
         refuse(where, "missing: this is not a summitpad archive")
     raw, _, _ = _read(archive, info, limits.total_bytes)
-    try:
-        manifest = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        refuse(where, f"not JSON: {exc}")
-    if not isinstance(manifest, dict):
-        refuse(where, "not a JSON object")
-    if manifest.get("format") != FORMAT_NAME:
-        refuse(where, f"format {str(manifest.get('format'))[:60]!r}, not {FORMAT_NAME!r}")
-    version = manifest.get("version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        refuse(where, f"version {str(version)[:20]!r}: this summitpad reads version "
-                      f"{FORMAT_VERSION}")
+    manifest = parse_json(where, raw, FORMAT_NAME, FORMAT_VERSION)
     listed = manifest.get("files")
     if not isinstance(listed, dict):
         refuse(where, "'files' is not an object")

@@ -85,7 +85,7 @@ def check_records(
     where = f"{top}/{SUMMIT_RECORD}"
     if SUMMIT_RECORD not in data:
         refuse(where, "missing")
-    summit, sessions = _summit(where, _json(where, data[SUMMIT_RECORD], SUMMIT_FORMAT))
+    summit, sessions = _summit(where, parse_json(where, data[SUMMIT_RECORD], SUMMIT_FORMAT))
     if summit.slug != top:
         refuse(where, f"the summit is {summit.slug!r}, the top folder {top!r}")
     by_id = {s.id: s for s in sessions}
@@ -101,7 +101,7 @@ def check_records(
         session_id = match["id"]
         if session_id not in by_id:
             refuse(where, f"a pad of session {session_id[:80]!r}, which the summit does not have")
-        pad = _pad(where, _json(where, data[path], PAD_FORMAT), summit.pad_id(session_id))
+        pad = _pad(where, parse_json(where, data[path], PAD_FORMAT), summit.pad_id(session_id))
         if pad.read_only_id is not None:
             if pad.read_only_id in seen_ro:
                 refuse(where, "its read-only id is another pad's too")
@@ -114,7 +114,10 @@ def check_records(
     return CheckedArchive(summit, sessions, pads)
 
 
-def _json(where: str, raw: bytes, format_name: str) -> dict[str, Any]:
+def parse_json(
+    where: str, raw: bytes, format_name: str, version_read: int = RECORD_VERSION
+) -> dict[str, Any]:
+    """A JSON object of format `format_name` and version `version_read`; refused otherwise."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -124,9 +127,9 @@ def _json(where: str, raw: bytes, format_name: str) -> dict[str, Any]:
     if body.get("format") != format_name:
         refuse(where, f"format {str(body.get('format'))[:60]!r}, not {format_name!r}")
     version = body.get("version")
-    if version != RECORD_VERSION or isinstance(version, bool):
+    if version != version_read or isinstance(version, bool):
         refuse(where, f"version {str(version)[:20]!r}: this summitpad reads version "
-                      f"{RECORD_VERSION}")
+                      f"{version_read}")
     return body
 
 
