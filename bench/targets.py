@@ -201,20 +201,26 @@ class YWebsocket:
         env.update(HOST="127.0.0.1", PORT=str(port))
         env.pop("YPERSISTENCE", None)
         self.version = _node_package_version("@y/websocket-server")
-        self.node = Process(
-            self.name, ["node", str(NODE_SERVER)], env, Path(f"{log_prefix}-server.log"), port
-        )
-        try:
-            self.node.wait_ready()
-        except BaseException:
-            self.node.stop(())
-            raise
+        self.node = _peer_process(self.name, ["node", str(NODE_SERVER)], env, log_prefix, port)
         self.urls = [f"ws://127.0.0.1:{port}"]
         self.pids = {"server": (self.node.pid,)}
 
     def stop(self) -> dict[str, Any]:
         status = self.node.stop(("Error", "error"))
         return _combined([status], revision=f"@y/websocket-server {self.version}")
+
+
+def _peer_process(
+    name: str, argv: list[str], env: dict[str, str], log_prefix: Path, port: int
+) -> Process:
+    """A peer server started and answering on `port` (stopped again if it never does)."""
+    process = Process(name, argv, env, Path(f"{log_prefix}-server.log"), port)
+    try:
+        process.wait_ready()
+    except BaseException:
+        process.stop(())
+        raise
+    return process
 
 
 class PycrdtWebsocket:
@@ -229,12 +235,7 @@ class PycrdtWebsocket:
         port = free_port()
         self.versions = _peers_venv_versions()
         argv = [str(PEERS_PYTHON), str(PYCRDT_SERVER), "--port", str(port)]
-        self.node = Process(self.name, argv, _environment(), Path(f"{log_prefix}-server.log"), port)
-        try:
-            self.node.wait_ready()
-        except BaseException:
-            self.node.stop(())
-            raise
+        self.node = _peer_process(self.name, argv, _environment(), log_prefix, port)
         self.urls = [f"ws://127.0.0.1:{port}"]
         self.pids = {"server": (self.node.pid,)}
 
