@@ -19,6 +19,7 @@ from summitpad.store import connect as connect_store
 
 from .support import RunningApp, ValkeyProcess, free_port
 from .valkey_cluster import ValkeyCluster
+from .valkey_sentinel import ValkeySentinel
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +41,26 @@ def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyC
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def valkey_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeySentinel]:
+    """A primary, its replica and three sentinels, started for the first test that asks."""
+    deployment = ValkeySentinel(tmp_path_factory.mktemp("sentinel"))
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
 @pytest.fixture
 def redis_url(request: pytest.FixtureRequest) -> str:
     """The store the app and `redis_client` use: the session's Valkey, or (parametrized
-    indirectly with "cluster", see `support.on_both_stores`) the cluster."""
+    indirectly with "cluster", see `support.on_both_stores`, or "sentinel") the cluster or
+    the Sentinel deployment's primary."""
     if getattr(request, "param", "valkey") == "cluster":
         return str(request.getfixturevalue("valkey_cluster").url)
+    if getattr(request, "param", "valkey") == "sentinel":
+        return str(request.getfixturevalue("valkey_sentinel").url)
     return str(request.getfixturevalue("valkey").url)
 
 

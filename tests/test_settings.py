@@ -26,6 +26,7 @@ ENV_SAMPLES: dict[str, tuple[str, Any]] = {
     "host": ("0.0.0.0", "0.0.0.0"),
     "port": ("9001", 9001),
     "redis_url": ("redis://db.example:6380/2", "redis://db.example:6380/2"),
+    "redis_wait_replicas": ("0", 0),
     "data_dir": ("/srv/summitpad", "/srv/summitpad"),
     "appendfsync": ("always", "always"),
     "key_prefix": ("summit26", "summit26"),

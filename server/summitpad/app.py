@@ -124,7 +124,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         url = embedded.url
     client = connect(url)
     try:
-        store = PadStore(client, settings.node_id)
+        store = PadStore(client, settings.node_id, wait_replicas=settings.redis_wait_replicas)
         try:
             await store.ping()
         except StoreUnavailable as exc:

@@ -26,10 +26,15 @@ newer node may add kinds while older ones still run. Pub/sub drops messages whil
 connection is down, and a pad goes live before its subscription is confirmed, so after every
 (re)subscription (and every few seconds anyway) each live pad catches up from its log.
 
-Only the listener task uses the pub/sub connection: it reads, and it (un)subscribes as the set
-of live pads changes. Publishing (awareness, questions) goes through one publisher task, which
-pipelines whatever has queued up, so a burst of cursor moves costs one round trip, not one
-connection each.
+Only the listener uses the pub/sub connections: it reads, and it (un)subscribes as the set of
+live pads changes. On one server that is one task blocked on the one connection. On a cluster
+each shard's connection has a reader task of its own, blocked on that socket alone, so a message
+is dispatched the moment it arrives whichever shard it comes from (polling the connections in
+turn made a message wait for its shard's turn); the listener task itself only (un)subscribes,
+starts a reader for every new shard connection, and starts everything again when a reader
+fails. Publishing (awareness, questions) goes through one publisher task, which pipelines
+whatever has queued up, so a burst of cursor moves costs one round trip, not one connection
+each.
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import ClusterPubSub
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub, RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .store import UNAVAILABLE, is_cluster
 
@@ -51,7 +58,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CATCH_UP_INTERVAL = 5.0
-_POLL = 0.05  # how long the listener waits for a message before looking at its subscriptions
+# One server: how long the listener waits for a message before it looks at its subscriptions.
+_POLL = 0.05
+# A cluster: how long a shard's reader blocks before it looks again whether it should stop
+# (and lets redis-py's health check ping an idle connection), and how often the listener looks
+# for shard connections that redis-py opened by itself (after a slot moved to another primary).
+_SHARD_WAIT = 1.0
 _RETRY_MAX = 2.0
 _PUBLISH_QUEUE = 10_000  # awareness is ephemeral: beyond this, drop rather than grow
 
@@ -106,6 +118,7 @@ class Fanout:
         if self._pads.get(channel) is pad:  # not a newer live pad of the same id
             del self._pads[channel]
         self._dirty = True
+        self._changed.set()
 
     def publish_awareness(self, pad: LivePad, payload: bytes) -> None:
         self._publish(pad, b"A" + self._node + b" " + payload)
@@ -161,32 +174,96 @@ class Fanout:
         self._subscribed.clear()
         try:
             self._dirty = True
-            while self._pads and not self._stopping:
-                if self._dirty:
-                    await self._reconcile(pubsub)
-                    self.connected = True
-                message = await self._next_message(pubsub)
-                if message is not None and message["type"] in ("smessage", b"smessage"):
-                    self._dispatch(message["channel"], message["data"])
+            if self._cluster:
+                await self._listen_sharded(cast(ClusterPubSub, pubsub))
+            else:
+                await self._listen_single(pubsub)
         finally:
             # Closing must not hang a cancelled listener: give it a moment, then drop it.
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    async def _next_message(self, pubsub: aioredis.client.PubSub) -> dict[str, Any] | None:
-        """The next message on any of the subscribed channels, or None after a short wait."""
-        if not self._cluster:
-            return cast(dict[str, Any] | None, await pubsub.get_message(timeout=_POLL))
-        # One connection per shard, polled in turn, each for a share of the wait: a message
-        # waits at most about _POLL for its shard's turn.
-        sharded = cast(ClusterPubSub, pubsub)
-        shards = max(len(sharded.node_pubsub_mapping), 1)
-        return await sharded.get_sharded_message(
-            ignore_subscribe_messages=True, timeout=_POLL / shards
-        )
+    async def _listen_single(self, pubsub: PubSub) -> None:
+        """One server: read the one connection, looking at the subscriptions between waits."""
+        while self._pads and not self._stopping:
+            if self._dirty:
+                await self._reconcile(pubsub)
+                self.connected = True
+            message = await pubsub.get_message(timeout=_POLL)
+            if message is not None and message["type"] in ("smessage", b"smessage"):
+                self._dispatch(message["channel"], message["data"])
 
-    async def _reconcile(self, pubsub: aioredis.client.PubSub) -> None:
+    async def _listen_sharded(self, pubsub: ClusterPubSub) -> None:
+        """A cluster: a reader task per shard connection; this task keeps the subscriptions.
+
+        redis-py's ClusterPubSub holds one PubSub per primary (`node_pubsub_mapping`); it opens
+        one when a channel of that primary is first subscribed and closes it, in the reader's
+        `get_sharded_message`, once its last channel is confirmed unsubscribed. Subscribing on a
+        connection while its reader waits on it only writes to the socket (a subscribed
+        connection is never health-checked on a write); the confirmation comes to the reader.
+        """
+        readers: dict[PubSub, asyncio.Task[None]] = {}
+        leaving = asyncio.Event()  # the readers of this round stop
+        try:
+            while self._pads and not self._stopping:
+                if self._dirty:
+                    await self._reconcile(pubsub)
+                    self.connected = True
+                for name, shard in list(pubsub.node_pubsub_mapping.items()):
+                    if shard not in readers:
+                        readers[shard] = self._start_reader(pubsub, name, shard, leaving)
+                # A reader ends when its connection closes (its last channel left) or fails.
+                for shard, task in list(readers.items()):
+                    if task.done():
+                        del readers[shard]
+                        if not task.cancelled() and (error := task.exception()) is not None:
+                            raise error
+                if self._dirty:
+                    continue
+                self._changed.clear()  # nothing awaited since the checks above
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_SHARD_WAIT):
+                        await self._changed.wait()
+        finally:
+            leaving.set()
+            for task in readers.values():
+                task.cancel()
+            if readers:
+                await asyncio.wait(readers.values(), timeout=_SHARD_WAIT + 0.5)
+            for task in readers.values():
+                if task.done() and not task.cancelled():
+                    task.exception()  # seen: the listener's own error is what gets logged
+
+    def _start_reader(
+        self, pubsub: ClusterPubSub, name: str, shard: PubSub, leaving: asyncio.Event
+    ) -> asyncio.Task[None]:
+        task = asyncio.create_task(
+            self._read_shard(pubsub, name, shard, leaving), name=f"fanout reader {name}"
+        )
+        task.add_done_callback(lambda _: self._changed.set())  # the listener looks at it
+        return task
+
+    async def _read_shard(
+        self, pubsub: ClusterPubSub, name: str, shard: PubSub, leaving: asyncio.Event
+    ) -> None:
+        """Dispatch what one shard's connection brings, while it is that shard's connection."""
+        node = cast(RedisCluster, self._client).get_node(node_name=name)
+        if node is None:
+            raise RedisConnectionError(f"{name} left the cluster")
+        # get_sharded_message looks the connection up by name before its first wait: checking
+        # that the name still maps to this reader's connection just before is enough.
+        while (
+            not (self._stopping or leaving.is_set())
+            and pubsub.node_pubsub_mapping.get(name) is shard
+        ):
+            message = await pubsub.get_sharded_message(
+                ignore_subscribe_messages=True, timeout=_SHARD_WAIT, target_node=node
+            )
+            if message is not None and message["type"] in ("smessage", b"smessage"):
+                self._dispatch(message["channel"], message["data"])
+
+    async def _reconcile(self, pubsub: PubSub) -> None:
         """Subscribe to the pads that went live, and leave those that were unloaded."""
         self._dirty = False
         # Our own record, not pubsub.channels: redis-py keeps an unsubscribed channel there

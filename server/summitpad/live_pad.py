@@ -46,6 +46,7 @@ from .errors import (
 from .keys import PadKeys
 from .metrics import DETACHED, Metrics
 from .protocol import Message, SyncMessage, SyncType
+from .replica_wait import NotReplicated, Unconfirmed
 from .store import PadState, PadStore, parse_id
 
 log = logging.getLogger(__name__)
@@ -371,18 +372,25 @@ class LivePad:
     async def _write(self, entries: list[tuple[str, bytes]]) -> None:
         """Append (author, update) entries to the log, then broadcast them."""
         delay = _RETRY_FIRST
+        # Written to the primary by an earlier attempt but not confirmed by its replicas: the
+        # retry names it, so that it is confirmed rather than written twice (replica_wait.py).
+        unconfirmed: Unconfirmed | None = None
         while True:
             if self.gone:
                 return
             started = time.perf_counter()
             try:
-                appended = await self.store.append(self.keys, entries, seen=self.last_id)
+                appended = await self.store.append(
+                    self.keys, entries, seen=self.last_id, unconfirmed=unconfirmed
+                )
                 break
             except PadDeleted:
                 log.info("pad %s: deleted before its edits were written", self.pad_id)
                 self.deleted()
                 return
             except StoreUnavailable as exc:
+                if isinstance(exc, NotReplicated):
+                    unconfirmed = exc.unconfirmed
                 if not self.unsaved:
                     log.warning("pad %s: not saved, retrying: %s", self.pad_id, exc)
                 self.unsaved = True

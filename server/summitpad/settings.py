@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
-from .redis_url import check_redis_url
+from .redis_url import check_redis_url, is_cluster_url, is_sentinel_url
 
 ENV_PREFIX = "SUMMITPAD_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -25,6 +25,7 @@ LOG_FORMATS = ("text", "json")
 APPENDFSYNC = ("always", "everysec", "no")
 _NODE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _API_KEY = re.compile(r"[!-~]{16,}")  # printable ASCII, no blanks
+_COUNTS = ("redis_wait_replicas",)  # numbers that may be 0 (checked on their own)
 
 
 def _default_data_dir() -> str:
@@ -43,8 +44,16 @@ class Settings:
     port: int = _setting(8080, "TCP port to listen on.")
     redis_url: str = _setting(
         "",
-        "Valkey/Redis to use (redis://, rediss:// or unix://), or a Redis Cluster through its "
-        "seed nodes (redis+cluster://host1:7000,host2:7001/). Empty: start the embedded Valkey.",
+        "Valkey/Redis to use (redis://, rediss:// or unix://), a Redis Cluster through its "
+        "seed nodes (redis+cluster://host1:7000,host2:7001/), or the primary of a Sentinel "
+        "deployment (redis+sentinel://host1:26379,host2:26379/mymaster). Empty: start the "
+        "embedded Valkey.",
+    )
+    redis_wait_replicas: int = _setting(
+        -1,
+        "Replicas that must confirm each pad write (WAIT) before it is echoed; a write they do "
+        "not confirm within a second is held back and retried, so a failover loses no echoed "
+        "edit. -1: 1 with a sentinel URL, else 0. Must be 0 with a cluster URL.",
     )
     data_dir: str = _setting(
         "", "Directory of the embedded Valkey's files. Empty: $XDG_DATA_HOME/summitpad."
@@ -112,11 +121,14 @@ class Settings:
             raise ConfigurationError(f"appendfsync must be one of {', '.join(APPENDFSYNC)}")
         if self.redis_url:
             check_redis_url(self.redis_url)
+        self._resolve_wait_replicas()
         if not self.key_prefix or any(c in self.key_prefix for c in "{} "):
             raise ConfigurationError("key_prefix must be non-empty, without braces or spaces")
         object.__setattr__(self, "log_level", self.log_level.lower())
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
+            if spec.name in _COUNTS:
+                continue
             if isinstance(value, int | float) and not value > 0:
                 raise ConfigurationError(f"{spec.name} must be a positive number, not {value}")
             if isinstance(value, float) and math.isinf(value):
@@ -135,6 +147,30 @@ class Settings:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    def _resolve_wait_replicas(self) -> None:
+        """-1 becomes 1 for a sentinel URL, where a failover is routine, else 0. Never with a
+        cluster URL: WAIT must follow a write on the connection that made it, and the cluster
+        client sends a command without keys (WAIT) to any node. Never without a redis URL: the
+        embedded Valkey has no replicas."""
+        wait = self.redis_wait_replicas
+        if wait < -1:
+            raise ConfigurationError(
+                f"redis_wait_replicas must be 0 or more (or -1: 1 with a sentinel URL, else 0), "
+                f"not {wait}"
+            )
+        if wait == -1:
+            wait = 1 if self.redis_url and is_sentinel_url(self.redis_url) else 0
+            object.__setattr__(self, "redis_wait_replicas", wait)
+        if wait and not self.redis_url:
+            raise ConfigurationError(
+                "redis_wait_replicas needs a redis_url: the embedded Valkey has no replicas"
+            )
+        if wait and is_cluster_url(self.redis_url):
+            raise ConfigurationError(
+                "redis_wait_replicas must be 0 with a cluster redis_url: summitpad cannot wait "
+                "for a cluster's replicas"
+            )
 
     @property
     def public_url_given(self) -> bool:

@@ -12,6 +12,10 @@
 An append writes the log entry and publishes it in one script, so a node that reads the
 message can trust the entry is durable; the message names the previous id, so a node that missed
 one notices the gap and reads the log.
+
+With replicas to wait for (`wait_replicas`: the setting `redis_wait_replicas`, 1 by default
+through Sentinel), an append counts only once they confirm it, and is published only then: see
+replica_wait.py. Without, an append is the one script call above.
 """
 
 from __future__ import annotations
@@ -26,7 +30,15 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from .errors import PadDeleted, StoreUnavailable
 from .keys import PadKeys, pad_key_pattern, parse_pad_key
-from .redis_url import ClusterURL, is_cluster_url, parse_cluster_url
+from .redis_url import (
+    ClusterURL,
+    is_cluster_url,
+    is_sentinel_url,
+    parse_cluster_url,
+    parse_sentinel_url,
+)
+from .replica_wait import ConfirmedAppend, Unconfirmed
+from .sentinel import connect_sentinel
 
 T = TypeVar("T")
 
@@ -163,10 +175,12 @@ class PadState:
 class PadStore:
     """Reads and writes pads. Every method raises StoreUnavailable when Valkey cannot answer."""
 
-    def __init__(self, client: aioredis.Redis, node_id: str) -> None:
+    def __init__(self, client: aioredis.Redis, node_id: str, *, wait_replicas: int = 0) -> None:
         self.client = client
         self.node_id = node_id
         self._append = client.register_script(_APPEND)
+        # None: no replicas to wait for, and an append is one script call.
+        self._confirmed = ConfirmedAppend(client, node_id, wait_replicas) if wait_replicas else None
         self._read = client.register_script(_READ)
         self._compact = client.register_script(_COMPACT)
         self._seed = client.register_script(_SEED)
@@ -178,12 +192,24 @@ class PadStore:
             raise StoreUnavailable(f"Valkey/Redis cannot store this now: {exc}") from exc
 
     async def append(
-        self, keys: PadKeys, update: bytes | Sequence[tuple[str, bytes]], *, seen: str = "0-0"
+        self,
+        keys: PadKeys,
+        update: bytes | Sequence[tuple[str, bytes]],
+        *,
+        seen: str = "0-0",
+        unconfirmed: Unconfirmed | None = None,
     ) -> Appended:
         """Make updates durable in the pad log, one entry per (author, update), and publish
         them to the other nodes. A bare update is written with no author. `seen`: the last log
-        id the writer has seen; PadDeleted, writing nothing, if the pad was deleted since."""
+        id the writer has seen; PadDeleted, writing nothing, if the pad was deleted since.
+
+        With `wait_replicas`, replica_wait.NotReplicated (a StoreUnavailable) if too few
+        replicas confirm the entries in time; retry the same entries with its `unconfirmed`,
+        so that they are not written twice."""
         entries = [("", update)] if isinstance(update, bytes) else update
+        if self._confirmed is not None:
+            written, length = await self._confirmed.append(keys, entries, seen, unconfirmed)
+            return Appended(written.previous_id, written.entry_ids[-1], length)
         args: list[str | bytes] = [keys.channel, self.node_id, seen]
         for author, data in entries:
             args += [data, author]
@@ -269,6 +295,15 @@ def _update_field(fields: Any) -> bytes:
 
 
 MAX_CONNECTIONS = 64
+# The pool of a client of one server, or of a Sentinel deployment's primary.
+_POOL: dict[str, Any] = {
+    "max_connections": MAX_CONNECTIONS,
+    "timeout": 10,  # waiting for a free connection
+    "decode_responses": False,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "health_check_interval": 15,
+}
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -278,18 +313,13 @@ def connect(url: str) -> aioredis.Redis:
     For a cluster URL (see redis_url.py) it is a `RedisCluster`, which takes the same commands
     as one server's client for everything summitpad does (the keys of one script or
     transaction share a slot: see keys.py); it is typed as `Redis` so that the modules using
-    it need not care."""
+    it need not care. For a sentinel URL it is a client of the primary that the sentinels
+    name, found again after a failover (see sentinel.py)."""
     if is_cluster_url(url):
         return cast(aioredis.Redis, connect_cluster(parse_cluster_url(url)))
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=10,
-        decode_responses=False,
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        health_check_interval=15,
-    )
+    if is_sentinel_url(url):
+        return connect_sentinel(parse_sentinel_url(url), **_POOL)
+    pool = aioredis.BlockingConnectionPool.from_url(url, **_POOL)
     return aioredis.Redis(connection_pool=pool)
 
 
