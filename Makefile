@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PEERS_VENV := bench/.venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: run test venv node chromium lint bundle bench bench-setup clean
 
@@ -53,7 +54,12 @@ bench: $(STAMP) bench-setup
 
 # The benchmark's peers: @y/websocket-server on Node, and pycrdt-websocket in a virtual
 # environment of its own so that summitpad's dependencies stay as they are.
-bench-setup: bench/peers/node/node_modules/.package-lock.json $(PEERS_STAMP)
+bench-setup: bench/peers/node/node_modules/.package-lock.json $(PEERS_STAMP) $(BENCH_STAMP)
+
+# The report's plots: matplotlib, into the project's venv (an extra, not a dependency).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
 
 bench/peers/node/node_modules/.package-lock.json: bench/peers/node/package-lock.json
 	cd bench/peers/node && npm ci --no-audit --no-fund --loglevel=error

@@ -251,7 +251,14 @@ def percentiles(samples: array[float]) -> dict[str, float]:
     def at(q: float) -> float:
         return round(ordered[min(n - 1, int(q * n))] * 1000, 2)
 
-    return {"samples": n, "p50": at(0.50), "p90": at(0.90), "p99": at(0.99), "max": at(1.0)}
+    return {
+        "samples": n,
+        "p50": at(0.50),
+        "p90": at(0.90),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": at(1.0),
+    }
 
 
 # -- scenarios ----------------------------------------------------------------------------------

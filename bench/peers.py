@@ -85,6 +85,7 @@ class Peer:
         self.synced = asyncio.Event()  # set by the first step 2, or when the reader ends
         self.has_state = False
         self.got = 0  # markers of the window received from other peers
+        self.measures = True  # False: reads every frame but looks for no marker (cheaper)
         self.closing = False
         self.lost = False
         self.aw_clock = 0
@@ -150,7 +151,8 @@ class Peer:
                 if data == NOOP_UPDATE_FRAME:
                     ledger.noop_updates += 1
                     continue
-                self._markers(data)
+                if self.measures:
+                    self._markers(data)
                 self.on_sync(data)
             elif kind == 0:
                 await ws.send_bytes(self.answer_step1(data))
@@ -166,6 +168,11 @@ class Peer:
                 f"{ws.close_code}" if msg.type is not aiohttp.WSMsgType.ERROR else str(msg.data)
             )
             ledger.close_codes[reason] += 1
+            self.on_disconnect()
+
+    def on_disconnect(self) -> None:
+        """The connection closed without being asked to (counted above as a disconnect).
+        Peers do not reconnect; bench/reconnecting.py's do, as browsers do."""
 
     def _markers(self, data: bytes) -> None:
         arrived = now()

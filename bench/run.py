@@ -36,6 +36,7 @@ import procstats
 import profile_summary
 import redis
 import targets
+from authors import authors_ramp
 from loadgen import raise_nofile_limit
 from peers import AWARENESS_RENEW
 from procstats import Pids
@@ -48,6 +49,8 @@ SCRATCH = RESULTS / "tmp"
 BIN = Path(sys.executable).parent
 DISTURBED = 15.0  # % of one core used by other processes during a window: run the step again
 GOALS = {"fanout-500": 20.0, "fanout-1000": 40.0, "summit": 100.0}
+SCENARIOS = ("fanout", "summit", "authors")
+AUTHORS_GOAL = 500  # authors on one pad held at p95 <= 100 ms, with three nodes
 
 
 @contextmanager
@@ -274,7 +277,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down run of a minute or so")
-    parser.add_argument("--scenario", choices=("fanout", "summit", "all"), default="all")
+    parser.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
     parser.add_argument(
         "--observers", help="fan-out observer counts, comma-separated (100,500,1000)"
     )
@@ -316,6 +319,9 @@ def main() -> None:
     readers = args.readers or (10 if quick else 60)
     renew = None if args.no_awareness_renewal else AWARENESS_RENEW
     attempts = args.attempts or (1 if quick else 3)
+    ramp: dict[str, Any] = (
+        {"start": 10, "step": 10, "most": 60, "settle": 2.0, "window": 4.0} if quick else {}
+    )
 
     raise_nofile_limit()
     SCRATCH.mkdir(parents=True, exist_ok=True)
@@ -337,7 +343,7 @@ def main() -> None:
     ):
         machine = procstats.machine(find_valkey_server())
         peer_versions = targets.describe()
-        scenarios = ("fanout", "summit") if args.scenario == "all" else (args.scenario,)
+        scenarios = SCENARIOS if args.scenario == "all" else (args.scenario,)
         for scenario in scenarios:
             steps = []
             if scenario == "fanout":
@@ -356,6 +362,19 @@ def main() -> None:
                                 attempts,
                             )
                         )
+            elif scenario == "authors":
+                for target in chosen:
+                    steps.append(
+                        run_step(
+                            "authors",
+                            target,
+                            url,
+                            vpid,
+                            hooks,
+                            lambda u, p, w: authors_ramp(u, p, **ramp),
+                            attempts,
+                        )
+                    )
             else:
                 for target in chosen:
                     steps.append(
@@ -396,6 +415,13 @@ def main() -> None:
             files[scenario] = document
             print(f"wrote {path.relative_to(BENCH.parent)}", file=sys.stderr)
     print(table(files, machine, peer_versions))
+    try:
+        import plots  # matplotlib: the bench extra
+    except ImportError:
+        print("no plots: matplotlib is not installed (make bench-setup)", file=sys.stderr)
+    else:
+        for path in plots.draw(files.values()):
+            print(f"wrote {path.relative_to(BENCH.parent)}", file=sys.stderr)
 
 
 def p99_ratios(steps: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
@@ -426,7 +452,10 @@ def table(
         "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:"
         "|---:|---:|",
     ]
-    for document in files.values():
+    latency_steps = [d for d in files.values() if d["scenario"] in ("fanout", "summit")]
+    if not latency_steps:
+        rows = []
+    for document in latency_steps:
         ratios = p99_ratios(document["steps"])
         for s in document["steps"]:
             lat, cpu, rss = s["latency_ms"], s["cpu_pct_of_one_core"], s["rss_mib"]["server"]
@@ -461,6 +490,8 @@ def table(
                 s["convergence"]["lost_or_diverged_documents"],
             ]
             rows.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if "authors" in files:
+        rows += ["", authors_table(files["authors"])]
     rows.append("")
     rows.append(
         f"Machine: {machine['nproc']} x {machine['cpu_model']}, {machine['memory_gib']} GiB; "
@@ -470,6 +501,34 @@ def table(
         + ". CPU is % of one core over the measured window, summed over a target's nodes; "
         f"the machine has {100 * (machine['nproc'] or 1)} %."
     )
+    return "\n".join(rows)
+
+
+def authors_table(document: dict[str, Any]) -> str:
+    """One row per target: authors held, and the p95 of every level of its ramp."""
+    rows = [
+        "| target | authors held (p95 <= 100 ms) | goal | p95 ms per level (typists: p95) "
+        "| server CPU % at the last level | loadgen CPU % | loadgen lag p99 ms "
+        "| disconnects | lost or diverged docs |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in document["steps"]:
+        last = s["levels"][-1]
+        goal = ""
+        if s["target"] == "summitpad-3" and not document["quick"]:
+            goal = f">= {AUTHORS_GOAL}: {'met' if s['authors_held'] >= AUTHORS_GOAL else 'missed'}"
+        cells = [
+            s["target"],
+            s["authors_held"],
+            goal,
+            ", ".join(f"{lv['typists']}: {lv['latency_ms'].get('p95', '-')}" for lv in s["levels"]),
+            last["cpu_pct_of_one_core"]["server"],
+            last["cpu_pct_of_one_core"]["loadgen"],
+            last["loadgen_loop_lag_ms"].get("p99", "-"),
+            s["disconnects"],
+            s["convergence"]["lost_or_diverged_documents"],
+        ]
+        rows.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(rows)
 
 

@@ -95,6 +95,7 @@ class Process:
         self.name = name
         self.port = port
         self.log_path = log_path
+        self.argv, self.env = argv, env
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
             argv,
@@ -105,6 +106,10 @@ class Process:
             preexec_fn=raise_child_nofile,
         )
         self.pid = self.process.pid
+
+    def again(self, log_path: Path) -> Process:
+        """The same command started anew on the same port: the node restarted."""
+        return Process(self.name, self.argv, self.env, log_path, self.port)
 
     def wait_ready(self, within: float = 30.0) -> None:
         deadline = time.monotonic() + within
@@ -151,6 +156,7 @@ class Summitpad:
         self.name = "summitpad" if nodes == 1 else f"summitpad-{nodes}"
         self.revision = server_revision()
         prefix = f"bench{tag()}"
+        self.key_prefix = prefix
         env = _environment()
         env.update(SUMMITPAD_ENV)
         self.nodes: list[Process] = []
