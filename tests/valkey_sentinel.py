@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import redis
 from summitpad.embedded_valkey import find_valkey_server
 
 from .support import free_port
+from .valkey_cluster import _ask, _wait
 
 SERVICE = "pads"
 SENTINELS = 3
@@ -167,20 +165,3 @@ class ValkeySentinel:
 
 def _pairs(reply: dict[bytes, bytes]) -> dict[str, str]:
     return {key.decode(): value.decode() for key, value in reply.items()}
-
-
-def _ask(port: int, *command: str) -> Any:
-    with redis.Redis(host="127.0.0.1", port=port, socket_timeout=1) as probe:
-        return probe.execute_command(*command)
-
-
-def _wait(check: Callable[[], Any], failure: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(failure)
