@@ -44,6 +44,11 @@ def _caption(document: dict[str, Any]) -> str:
     return f"{document['date']}, {machine['nproc']} cores, {machine['cpu_model']}{quick}"
 
 
+def _name(document: dict[str, Any], what: str) -> str:
+    """A plot's file name; a --quick run's never replaces a full run's."""
+    return f"{document['date']}-{what}{'-quick' if document.get('quick') else ''}.png"
+
+
 def _finish(figure: Any, axes: Axes, document: dict[str, Any], path: Path) -> Path:
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
@@ -65,14 +70,18 @@ def fanout(document: dict[str, Any], out: Path) -> list[Path]:
         style = STYLE.get(target, {})
         axes.plot(x, [s["latency_ms"]["p99"] for s in steps], label=f"{target} p99", **style)
         axes.plot(
-            x, [s["latency_ms"]["p50"] for s in steps], linestyle="--", alpha=0.6,
-            label=f"{target} p50", **style,
+            x,
+            [s["latency_ms"]["p50"] for s in steps],
+            linestyle="--",
+            alpha=0.6,
+            label=f"{target} p50",
+            **style,
         )
     axes.set_yscale("log")
     axes.set_xlabel("observers on the pad (one writer, 20 updates/s)")
     axes.set_ylabel("edit-to-peer latency, ms (log)")
     axes.set_title("Fan-out: latency against observers")
-    paths = [_finish(figure, axes, document, out / f"{document['date']}-fanout-latency.png")]
+    paths = [_finish(figure, axes, document, out / _name(document, "fanout-latency"))]
 
     figure, (cpu, rss) = plt.subplots(1, 2, figsize=(10, 4))
     for target, steps in targets.items():
@@ -80,9 +89,7 @@ def fanout(document: dict[str, Any], out: Path) -> list[Path]:
         x = [s["observers"] for s in steps]
         style = STYLE.get(target, {})
         cpu.plot(x, [s["cpu_pct_of_one_core"]["server"] for s in steps], label=target, **style)
-        rss.plot(
-            x, [s["rss_mib"]["server"]["at_window_end"] for s in steps], label=target, **style
-        )
+        rss.plot(x, [s["rss_mib"]["server"]["at_window_end"] for s in steps], label=target, **style)
     cpu.set_xlabel("observers")
     cpu.set_ylabel("server CPU, % of one core")
     cpu.set_title("Fan-out: server CPU")
@@ -90,7 +97,7 @@ def fanout(document: dict[str, Any], out: Path) -> list[Path]:
     rss.set_ylabel("server RSS, MiB")
     rss.set_title("Fan-out: server memory")
     rss.grid(True, alpha=0.3)
-    paths.append(_finish(figure, cpu, document, out / f"{document['date']}-fanout-cost.png"))
+    paths.append(_finish(figure, cpu, document, out / _name(document, "fanout-cost")))
     return paths
 
 
@@ -113,7 +120,7 @@ def authors(document: dict[str, Any], out: Path) -> list[Path]:
     axes.set_xlabel("typists on one pad (one keystroke every 400 ms each)")
     axes.set_ylabel("p95 edit-to-peer latency, ms (log)")
     axes.set_title("Authors on one pad")
-    return [_finish(figure, axes, document, out / f"{document['date']}-authors.png")]
+    return [_finish(figure, axes, document, out / _name(document, "authors"))]
 
 
 def bars(document: dict[str, Any], out: Path, title: str, unit: str = "ms") -> list[Path]:
@@ -133,14 +140,14 @@ def bars(document: dict[str, Any], out: Path, title: str, unit: str = "ms") -> l
     axes.set_yscale("log")
     axes.set_ylabel(f"{unit} (log)")
     axes.set_title(title)
-    name = f"{document['date']}-{document['scenario']}.png"
-    return [_finish(figure, axes, document, out / name)]
+    return [_finish(figure, axes, document, out / _name(document, document["scenario"]))]
 
 
 TITLES = {
     "summit": "Summit: 40 pads x (8 typists + 60 readers), edit-to-peer latency",
     "join-storm": "Join storm: 300 clients join a pad holding automerge-paper, time to synced",
     "cold-load": "Cold load of a pad holding automerge-paper, time to first sync",
+    "replay": "Replay of friendsforever by two clients, time until both hold the end text",
 }
 
 

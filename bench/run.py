@@ -1,14 +1,16 @@
 """Run the summitpad benchmark: one command, everything private, everything stopped at the end.
 
-    .venv/bin/python bench/run.py [--quick] [--scenario fanout|summit|all] [--profile]
+    .venv/bin/python bench/run.py [--quick] [--profile]
+                                  [--scenario fanout|summit|authors|join-storm|replay|cold-load|all]
                                   [--targets summitpad,summitpad-3,y-websocket,pycrdt-websocket]
 
 Starts a valkey-server on a unix socket in a temporary directory, then for every step of every
 scenario and every target (bench/targets.py: summitpad on one node or three, and the peers
 @y/websocket-server and pycrdt-websocket) a fresh server on free loopback ports (so each step's
 memory starts from the same place), drives it with the load generator (bench/loadgen.py,
-bench/scenarios.py), stops it, writes bench/results/<date>-<scenario>.json and prints a
-Markdown table with a column of p99 against the Yjs reference server.
+bench/scenarios.py, bench/authors.py, bench/trace_scenarios.py), stops it, writes
+bench/results/<date>-<scenario>.json, prints Markdown tables (bench/tables.py) with p99 as a
+ratio to the peers' and draws the plots (bench/plots.py) into bench/results/plots/.
 
 --profile samples the server with py-spy (pip install py-spy; not a project dependency) during
 each measured window and adds a summary of where its time went; the raw stacks go to
@@ -36,21 +38,21 @@ import procstats
 import profile_summary
 import redis
 import targets
+import trace_scenarios
 from authors import authors_ramp
 from loadgen import raise_nofile_limit
 from peers import AWARENESS_RENEW
 from procstats import Pids
 from scenarios import fanout_step, summit
 from summitpad.embedded_valkey import find_valkey_server
+from tables import table
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 SCRATCH = RESULTS / "tmp"
 BIN = Path(sys.executable).parent
 DISTURBED = 15.0  # % of one core used by other processes during a window: run the step again
-GOALS = {"fanout-500": 20.0, "fanout-1000": 40.0, "summit": 100.0}
-SCENARIOS = ("fanout", "summit", "authors")
-AUTHORS_GOAL = 500  # authors on one pad held at p95 <= 100 ms, with three nodes
+SCENARIOS = ("fanout", "summit", "authors", *trace_scenarios.FULL)
 
 
 @contextmanager
@@ -375,6 +377,19 @@ def main() -> None:
                             attempts,
                         )
                     )
+            elif scenario in trace_scenarios.FULL:
+                for target in chosen:
+                    steps.append(
+                        run_step(
+                            scenario,
+                            target,
+                            url,
+                            vpid,
+                            hooks,
+                            trace_scenarios.make(scenario, quick),
+                            attempts,
+                        )
+                    )
             else:
                 for target in chosen:
                     steps.append(
@@ -422,114 +437,6 @@ def main() -> None:
     else:
         for path in plots.draw(files.values()):
             print(f"wrote {path.relative_to(BENCH.parent)}", file=sys.stderr)
-
-
-def p99_ratios(steps: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
-    """(step, target) -> its p99 over the p99 of the reference server in the same step."""
-    reference = {
-        s["step"]: s["latency_ms"]["p99"]
-        for s in steps
-        if s.get("target") == targets.REFERENCE and s["latency_ms"].get("p99")
-    }
-    return {
-        (s["step"], s.get("target", "summitpad")): round(
-            s["latency_ms"]["p99"] / reference[s["step"]], 2
-        )
-        for s in steps
-        if s["step"] in reference and "p99" in s["latency_ms"]
-    }
-
-
-def table(
-    files: dict[str, dict[str, Any]], machine: dict[str, Any], peer_versions: dict[str, str]
-) -> str:
-    rows = [
-        "| step | target | connections | p50 ms | p99 ms | p99 vs y-websocket | max ms "
-        "| goal (p99) | first-peer p99 ms | probe p50 / p99 ms "
-        "| server CPU % | loadgen CPU % | valkey CPU % | other processes CPU % | machine idle % "
-        "| server RSS end / peak MiB | RSS per conn KiB | disconnects | missing deliveries "
-        "| lost or diverged docs |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:"
-        "|---:|---:|",
-    ]
-    latency_steps = [d for d in files.values() if d["scenario"] in ("fanout", "summit")]
-    if not latency_steps:
-        rows = []
-    for document in latency_steps:
-        ratios = p99_ratios(document["steps"])
-        for s in document["steps"]:
-            lat, cpu, rss = s["latency_ms"], s["cpu_pct_of_one_core"], s["rss_mib"]["server"]
-            target = s.get("target", "summitpad")
-            goal = GOALS.get(s["step"])
-            probe = s.get("probe", {}).get("latency_ms", {})
-            verdict = ""
-            if goal is not None and "p99" in lat and not document["quick"]:
-                met = lat["p99"] <= goal and (s["step"] != "summit" or s["disconnects"] == 0)
-                verdict = f"<= {goal:g} ms: {'met' if met else 'missed'}"
-            ratio = ratios.get((s["step"], target))
-            cells = [
-                s["step"],
-                target,
-                s["connections"],
-                lat.get("p50", "-"),
-                lat.get("p99", "-"),
-                "-" if ratio is None else f"{ratio:g}",
-                lat.get("max", "-"),
-                verdict,
-                s["first_peer_latency_ms"].get("p99", "-"),
-                f"{probe.get('p50', '-')} / {probe.get('p99', '-')}",
-                cpu["server"],
-                cpu["loadgen"],
-                cpu.get("valkey", "-"),
-                cpu["other_processes"],
-                cpu["machine"]["idle"],
-                f"{rss['at_window_end']} / {rss['peak']}",
-                s["server_rss_kib_per_connection"],
-                s["disconnects"],
-                s["missing_deliveries"],
-                s["convergence"]["lost_or_diverged_documents"],
-            ]
-            rows.append("| " + " | ".join(str(c) for c in cells) + " |")
-    if "authors" in files:
-        rows += ["", authors_table(files["authors"])]
-    rows.append("")
-    rows.append(
-        f"Machine: {machine['nproc']} x {machine['cpu_model']}, {machine['memory_gib']} GiB; "
-        f"Python {machine['python']}, pycrdt {machine['pycrdt']}, aiohttp {machine['aiohttp']}, "
-        f"Valkey {machine['valkey']}. Peers: "
-        + ", ".join(f"{k} {v}" for k, v in peer_versions.items())
-        + ". CPU is % of one core over the measured window, summed over a target's nodes; "
-        f"the machine has {100 * (machine['nproc'] or 1)} %."
-    )
-    return "\n".join(rows)
-
-
-def authors_table(document: dict[str, Any]) -> str:
-    """One row per target: authors held, and the p95 of every level of its ramp."""
-    rows = [
-        "| target | authors held (p95 <= 100 ms) | goal | p95 ms per level (typists: p95) "
-        "| server CPU % at the last level | loadgen CPU % | loadgen lag p99 ms "
-        "| disconnects | lost or diverged docs |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for s in document["steps"]:
-        last = s["levels"][-1]
-        goal = ""
-        if s["target"] == "summitpad-3" and not document["quick"]:
-            goal = f">= {AUTHORS_GOAL}: {'met' if s['authors_held'] >= AUTHORS_GOAL else 'missed'}"
-        cells = [
-            s["target"],
-            s["authors_held"],
-            goal,
-            ", ".join(f"{lv['typists']}: {lv['latency_ms'].get('p95', '-')}" for lv in s["levels"]),
-            last["cpu_pct_of_one_core"]["server"],
-            last["cpu_pct_of_one_core"]["loadgen"],
-            last["loadgen_loop_lag_ms"].get("p99", "-"),
-            s["disconnects"],
-            s["convergence"]["lost_or_diverged_documents"],
-        ]
-        rows.append("| " + " | ".join(str(c) for c in cells) + " |")
-    return "\n".join(rows)
 
 
 if __name__ == "__main__":
