@@ -39,6 +39,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
+from .append_guard import append_guard
 from .errors import PadDeleted, StoreUnavailable
 from .keys import PadKeys
 from .sentinel import recheck_primary
@@ -58,14 +59,7 @@ WAIT_TIMEOUT_MS = 1000
 # after them, so a WAIT after it waits for them. Returns {id before the first, {ids}, length},
 # {'', {}, log length} if the earlier entries are still there, or false (nothing written) if
 # the pad was deleted and the writer has seen entries of it.
-_APPEND_UNPUBLISHED = """
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  if ARGV[1] ~= '0-0' then return false end
-  redis.call('DEL', KEYS[2])
-end
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local first = '0-0'
-if #last > 0 then first = last[1][1] end
+_APPEND_UNPUBLISHED = append_guard("ARGV[1]") + """
 if ARGV[2] ~= '' then
   local held = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
   if #held > 0 and held[1][2][2] == ARGV[#ARGV - 1] then

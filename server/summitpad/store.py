@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
+from .append_guard import append_guard
 from .errors import PadDeleted, StoreUnavailable
 from .keys import PadKeys, pad_key_pattern, parse_pad_key
 from .redis_url import (
@@ -60,14 +61,7 @@ end
 # {id before the first, id of the last, log length}, or false, writing nothing, if the pad was
 # deleted (its tombstone exists) and the writer has seen entries of it: it must not bring the
 # pad back. A writer that has seen none starts the pad anew, and the tombstone goes.
-_APPEND = """
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  if ARGV[3] ~= '0-0' then return false end
-  redis.call('DEL', KEYS[2])
-end
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local first = '0-0'
-if #last > 0 then first = last[1][1] end
+_APPEND = append_guard("ARGV[3]") + """
 local prev = first
 for i = 4, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[i], 'a', ARGV[i + 1])
