@@ -43,7 +43,6 @@ from peers import Editor, Peer  # noqa: E402
 from procstats import CpuWindow  # noqa: E402
 from run import valkey, wait_until_quiet  # noqa: E402
 from summitpad.embedded_valkey import find_valkey_server  # noqa: E402
-from summitpad.keys import pad_keys  # noqa: E402
 
 from tests.valkey_cluster import ValkeyCluster  # noqa: E402
 
@@ -72,21 +71,10 @@ def store(kind: str, directory: Path) -> Iterator[tuple[str, tuple[int, ...], Pa
     try:
         cluster.start()
         yield cluster.url, tuple(p.pid for p in cluster.processes), lambda prefix: (
-            pads_on_every_shard(cluster, prefix)
+            cluster.pads_on_every_primary(prefix, "cross")
         )
     finally:
         cluster.stop()
-
-
-def pads_on_every_shard(cluster: ValkeyCluster, prefix: str) -> list[str]:
-    """One pad id per primary of the cluster."""
-    found: dict[int, str] = {}
-    for i in range(10_000):
-        pad_id = f"cross-{i}"
-        found.setdefault(cluster.node_of(pad_keys(prefix, pad_id).log), pad_id)
-        if len(found) == len(cluster.ports):
-            break
-    return list(found.values())
 
 
 async def measure(

@@ -12,21 +12,8 @@ from summitpad.settings import Settings
 from summitpad.store import connect, stored_pad_ids
 
 from .support import eventually, on_both_stores
-from .valkey_cluster import ValkeyCluster
 
 on_the_cluster = pytest.mark.parametrize("redis_url", ["cluster"], indirect=True)
-
-
-def pads_on_every_shard(cluster: ValkeyCluster, prefix: str) -> list[str]:
-    """One pad id per primary (each pad's keys and channel live on that primary)."""
-    found: dict[int, str] = {}
-    for i in range(1000):
-        pad_id = f"shard-{i}"
-        found.setdefault(cluster.node_of(pad_keys(prefix, pad_id).log), pad_id)
-        if len(found) == len(cluster.ports):
-            break
-    assert sorted(found) == sorted(cluster.ports)  # every primary holds one of them
-    return list(found.values())
 
 
 @on_the_cluster
@@ -46,7 +33,7 @@ async def test_a_cluster_url_gives_a_cluster_client(redis_url, make_settings) ->
 async def test_nodes_share_pads_on_every_shard(
     start_app, connect, redis_client, key_prefix, valkey_cluster
 ) -> None:
-    pads = pads_on_every_shard(valkey_cluster, key_prefix)
+    pads = valkey_cluster.pads_on_every_primary(key_prefix)
     node_a, node_b = await start_app(compact_after=5), await start_app(compact_after=5)
     for pad in pads:
         on_a = await connect(node_a.ws_url, pad)
@@ -79,7 +66,7 @@ async def test_nodes_share_pads_on_every_shard(
 async def test_a_pad_reloads_after_its_nodes_unloaded_it(
     start_app, connect, key_prefix, valkey_cluster
 ) -> None:
-    pads = pads_on_every_shard(valkey_cluster, key_prefix)
+    pads = valkey_cluster.pads_on_every_primary(key_prefix)
     node = await start_app(pad_unload_delay=0.2)
     for pad in pads:
         writer = await connect(node.ws_url, pad)

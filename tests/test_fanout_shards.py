@@ -14,7 +14,6 @@ from summitpad.app_keys import REGISTRY
 from summitpad.keys import pad_keys
 
 from .support import eventually, on_both_stores
-from .test_cluster import pads_on_every_shard
 
 pytestmark = on_both_stores
 
@@ -32,7 +31,7 @@ async def test_an_edit_on_one_shard_does_not_wait_for_the_others(
 ) -> None:
     # Node B listens to three shards (on one server: three channels on one connection), and
     # the edits come on one of them only: none may wait while B looks at the other two.
-    pads = pads_on_every_shard(valkey_cluster, key_prefix)
+    pads = valkey_cluster.pads_on_every_primary(key_prefix)
     node_a, node_b = await start_app(), await start_app()
     for pad in pads[1:]:
         await connect(node_b.ws_url, pad)
@@ -52,7 +51,7 @@ async def test_an_edit_on_one_shard_does_not_wait_for_the_others(
 async def test_subscriptions_follow_the_pads_a_node_loads_and_unloads(
     start_app, connect, redis_client, key_prefix, valkey_cluster
 ) -> None:
-    pads = pads_on_every_shard(valkey_cluster, key_prefix)
+    pads = valkey_cluster.pads_on_every_primary(key_prefix)
     channels = {pad_keys(key_prefix, pad).channel.encode() for pad in pads}
 
     async def subscribed() -> set[bytes]:
@@ -84,7 +83,7 @@ async def test_the_listener_comes_back_after_its_connections_are_killed(
     start_app, connect, redis_client, key_prefix, valkey_cluster, caplog
 ) -> None:
     caplog.set_level(logging.WARNING, logger="summitpad.fanout")
-    pads = pads_on_every_shard(valkey_cluster, key_prefix)
+    pads = valkey_cluster.pads_on_every_primary(key_prefix)
     node_a, node_b = await start_app(), await start_app()
     pairs = [(await connect(node_a.ws_url, pad), await connect(node_b.ws_url, pad)) for pad in pads]
     for writer, reader in pairs:
@@ -108,7 +107,7 @@ async def test_a_node_stops_at_once_with_its_listener(
     start_app, connect, key_prefix, valkey_cluster, caplog
 ) -> None:
     caplog.set_level(logging.ERROR, logger="summitpad.fanout")
-    pads = pads_on_every_shard(valkey_cluster, key_prefix)
+    pads = valkey_cluster.pads_on_every_primary(key_prefix)
     node = await start_app()
     for pad in pads:
         await connect(node.ws_url, pad)

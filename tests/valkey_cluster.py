@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from redis.cluster import key_slot
 from summitpad.embedded_valkey import find_valkey_server
+from summitpad.keys import pad_keys
 
 from .support import free_port
 
@@ -73,6 +74,16 @@ class ValkeyCluster:
             if start <= slot <= end:
                 return int(port)
         raise LookupError(f"no node serves slot {slot}")
+
+    def pads_on_every_primary(self, prefix: str, stem: str = "shard") -> list[str]:
+        """One pad id per primary: each pad's keys and channel live on that primary."""
+        found: dict[int, str] = {}
+        for i in range(10_000):
+            pad_id = f"{stem}-{i}"
+            found.setdefault(self.node_of(pad_keys(prefix, pad_id).log), pad_id)
+            if len(found) == len(self.ports):
+                return list(found.values())
+        raise LookupError(f"no pad id among {stem}-0..9999 lands on every primary")
 
     def stop(self) -> None:
         for process in self.processes:
