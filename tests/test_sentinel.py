@@ -23,11 +23,12 @@ from summitpad.app_keys import SETTINGS
 from summitpad.client import PadClient
 from summitpad.keys import pad_keys
 from summitpad.replica_wait import NotReplicated
-from summitpad.sentinel import BlockingSentinelConnectionPool, SentinelPrimary
+from summitpad.sentinel import BlockingSentinelConnectionPool, SentinelPrimary, recheck_primary
 from summitpad.store import PadState, PadStore
 from summitpad.store import connect as connect_store
 
 from .support import RunningApp, eventually
+from .valkey_cluster import _ask
 from .valkey_sentinel import ValkeySentinel
 
 
@@ -167,6 +168,31 @@ async def test_a_retry_confirms_what_it_wrote_or_writes_it_anew(
 
 
 # -- failovers ------------------------------------------------------------------------------------
+
+
+async def test_a_connection_in_use_when_the_primary_moves_does_not_go_back_to_it(
+    deployment, store_client
+) -> None:
+    # As a write waiting for its replicas holds one while the fan-out asks the sentinels.
+    for port in deployment.sentinel_ports:  # the default periods: a late demotion
+        _ask(port, "SENTINEL", "DEBUG", "info-period", "10000", "publish-period", "2000")
+    pool = store_client.connection_pool
+    connection = await pool.get_connection()
+    old_primary = deployment.primary_port()
+    assert connection.port == old_primary
+    deployment.failover()
+    await eventually(lambda: deployment.primary_port() != old_primary, within=30)
+    new_primary = deployment.primary_port()
+
+    async def moved() -> bool:
+        return await recheck_primary(store_client) == ("127.0.0.1", new_primary)
+
+    await eventually(moved, within=10)
+    await pool.release(connection)
+    assert not connection.is_connected
+    # The next command goes to the new primary, though the old one still answers.
+    assert int((await store_client.config_get("port"))["port"]) == new_primary
+    assert deployment.role(old_primary) == "master"
 
 
 @dataclass

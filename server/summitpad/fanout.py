@@ -35,6 +35,12 @@ starts a reader for every new shard connection, and starts everything again when
 fails. Publishing (awareness, questions) goes through one publisher task, which pipelines
 whatever has queued up, so a burst of cursor moves costs one round trip, not one connection
 each.
+
+Through Sentinel the one connection goes to the primary the sentinels name when it connects.
+After a graceful failover the old primary keeps that connection until the sentinels make it a
+replica (8 to 18 s later with their default periods), and hears nothing meanwhile: the appends
+publish on the new one. So while it listens, the listener asks the sentinels every second where
+the primary is, and subscribes anew there (catching up, as after any subscription) once it moved.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from .sentinel import recheck_primary, through_sentinel
 from .store import UNAVAILABLE, is_cluster
 
 if TYPE_CHECKING:
@@ -64,6 +71,8 @@ _POLL = 0.05
 # (and lets redis-py's health check ping an idle connection), and how often the listener looks
 # for shard connections that redis-py opened by itself (after a slot moved to another primary).
 _SHARD_WAIT = 1.0
+# Through Sentinel: how often the listener asks the sentinels where the primary is.
+_PRIMARY_CHECK = 1.0
 _RETRY_MAX = 2.0
 _PUBLISH_QUEUE = 10_000  # awareness is ephemeral: beyond this, drop rather than grow
 
@@ -75,6 +84,7 @@ class Fanout:
         self._pads: dict[bytes, LivePad] = {}
         self._subscribed: set[bytes] = set()  # channels the listener has subscribed to
         self._cluster = is_cluster(client)
+        self._sentinel = not self._cluster and through_sentinel(client)
         # Who takes notices (N): set by admin_broadcast.Broadcaster.listen.
         self.on_notice: Callable[[LivePad, bytes], None] | None = None
         self._dirty = False  # the live pads changed since the listener last subscribed
@@ -185,14 +195,44 @@ class Fanout:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _listen_single(self, pubsub: PubSub) -> None:
-        """One server: read the one connection, looking at the subscriptions between waits."""
-        while self._pads and not self._stopping:
-            if self._dirty:
-                await self._reconcile(pubsub)
-                self.connected = True
-            message = await pubsub.get_message(timeout=_POLL)
-            if message is not None and message["type"] in ("smessage", b"smessage"):
-                self._dispatch(message["channel"], message["data"])
+        """One server: read the one connection, looking at the subscriptions between waits.
+        Through Sentinel, return (to subscribe anew) once the primary is elsewhere."""
+        watch = None
+        if self._sentinel:
+            watch = asyncio.create_task(self._watch_primary(pubsub), name="fanout primary")
+        try:
+            while self._pads and not self._stopping:
+                if watch is not None and watch.done():
+                    watch.result()  # its error, if it failed
+                    return
+                if self._dirty:
+                    await self._reconcile(pubsub)
+                    self.connected = True
+                message = await pubsub.get_message(timeout=_POLL)
+                if message is not None and message["type"] in ("smessage", b"smessage"):
+                    self._dispatch(message["channel"], message["data"])
+        finally:
+            if watch is not None:
+                watch.cancel()
+
+    async def _watch_primary(self, pubsub: PubSub) -> None:
+        """Return once the sentinels name a primary other than the server `pubsub` is
+        connected to. A task of its own, so that a slow sentinel never holds up the reading."""
+        while True:
+            await asyncio.sleep(_PRIMARY_CHECK)
+            if pubsub.connection is None or not pubsub.connection.is_connected:
+                continue  # not subscribed yet, or reconnecting: it asks the sentinels then
+            primary = await recheck_primary(self._client)
+            connection = pubsub.connection  # after the wait: redis-py may have reconnected it
+            if primary is None or connection is None:
+                continue
+            listening = (str(connection.host), int(connection.port))
+            if primary != listening:
+                log.info(
+                    "pub/sub: the primary moved from %s:%d to %s:%d; subscribing there",
+                    *listening, *primary,
+                )
+                return
 
     async def _listen_sharded(self, pubsub: ClusterPubSub) -> None:
         """A cluster: a reader task per shard connection; this task keeps the subscriptions.

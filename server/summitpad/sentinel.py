@@ -12,7 +12,8 @@ primary. Two things are added here:
 After a graceful failover the old primary keeps answering until the sentinels turn it into a
 replica, seconds later: connections already open to it would go on writing there, and those
 writes would be thrown away. `recheck_primary` asks the sentinels again and drops the idle
-connections to an old primary; the write path calls it when replicas fail to confirm a write.
+connections to an old primary; the write path calls it when replicas fail to confirm a write,
+and the fan-out's listener every second, to move its pub/sub connection (see fanout.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import contextlib
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.connection import BlockingConnectionPool
+from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
@@ -33,6 +34,17 @@ from .redis_url import SentinelURL
 class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
     """A pool of connections to the service's primary that waits, up to its `timeout`, for a
     connection to come free when `max_connections` are in use."""
+
+    async def release(self, connection: AbstractConnection) -> None:
+        """A connection that comes back connected to another server than the primary the
+        sentinels last named is closed first. It was in use when the primary moved (redis-py
+        closes only the idle ones then), and would take the next command to the old primary."""
+        primary = self.master_address
+        address = (getattr(connection, "host", None), getattr(connection, "port", None))
+        if primary is not None and address != primary and connection.is_connected:
+            with contextlib.suppress(RedisError, OSError):
+                await connection.disconnect()
+        await super().release(connection)
 
 
 class SentinelPrimary(aioredis.Redis):
@@ -71,11 +83,18 @@ def connect_sentinel(url: SentinelURL, **connection: Any) -> aioredis.Redis:
     )
 
 
-async def recheck_primary(client: aioredis.Redis) -> None:
-    """Ask the sentinels where the primary is now; if it moved, the pool's idle connections
-    to the old one are closed (the next command connects to the new one). Does nothing for a
-    client of one server, or when no sentinel answers."""
+def through_sentinel(client: aioredis.Redis) -> bool:
+    """Whether `client` finds its primary through sentinels (see `connect_sentinel`)."""
+    return isinstance(getattr(client, "connection_pool", None), SentinelConnectionPool)
+
+
+async def recheck_primary(client: aioredis.Redis) -> tuple[str, int] | None:
+    """Ask the sentinels where the primary is now, and return its (host, port); if it moved,
+    the pool's idle connections to the old one are closed (the next command connects to the
+    new one). Does nothing (None) for a client of one server, or when no sentinel answers."""
     pool = client.connection_pool
     if isinstance(pool, SentinelConnectionPool):
         with contextlib.suppress(RedisError, OSError):
-            await pool.get_master_address()  # type: ignore[no-untyped-call]
+            host, port = await pool.get_master_address()  # type: ignore[no-untyped-call]
+            return str(host), int(port)
+    return None
