@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pycrdt import Doc, Text, TextEvent, TransactionEvent, merge_updates
+from pycrdt import Doc, Subscription, Text, TextEvent, TransactionEvent, merge_updates
 
 from . import authorship, protocol
 from .errors import Forbidden, NeedsResync, UpdateRejected
@@ -28,10 +28,9 @@ class DocChanges:
         self.deltas: list[Any] = []
         self._recording = False
         self.tainted = False
-        self._subscriptions = (  # kept: dropping a subscription ends it
-            text.observe(self._record_text),
-            doc.observe(self._record),
-        )
+        # Taken when a change is first recorded, dropped while stored state is applied (see
+        # `unobserved`); kept meanwhile: dropping a subscription ends it.
+        self._subscriptions: tuple[Subscription, Subscription] | None = None
 
     def _record(self, event: TransactionEvent) -> None:
         if self._recording:
@@ -43,6 +42,11 @@ class DocChanges:
 
     @contextmanager
     def recording(self) -> Iterator[None]:
+        if self._subscriptions is None:
+            self._subscriptions = (
+                self._text.observe(self._record_text),
+                self._doc.observe(self._record),
+            )
         self._updates.clear()
         self.deltas.clear()
         self._recording = True
@@ -50,6 +54,17 @@ class DocChanges:
             yield
         finally:
             self._recording = False
+
+    @contextmanager
+    def unobserved(self) -> Iterator[None]:
+        """Apply what the store holds (a load, a catch-up) with nothing observing: nothing
+        records it, and for a whole pad pycrdt's events (the text's delta, the transaction's
+        update) cost several times the apply itself."""
+        if self._subscriptions is not None:
+            self._text.unobserve(self._subscriptions[0])
+            self._doc.unobserve(self._subscriptions[1])
+            self._subscriptions = None
+        yield
 
     @property
     def changed(self) -> bool:

@@ -119,6 +119,7 @@ class Fanout:
         channel = pad.keys.channel.encode()
         self._pads[channel] = pad
         if channel in self._subscribed:  # reloaded before the listener left the channel
+            pad.catch_up()  # what was published since the pad read the log
             self._publish(pad, b"Q" + self._node)
         self._dirty = True
         self._changed.set()

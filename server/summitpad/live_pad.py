@@ -14,7 +14,8 @@ under light load, bigger batches under heavy load) and, in order:
 5. answers joiners: sync step 2 from a document that now holds only durable edits.
 
 Between two runs of the writer the document equals the stored pad up to `last_id`, which is
-what makes compaction a plain encode of the document.
+what makes compaction a plain encode of the document. Steps 1 and 3, and the rebuild after a
+refused change, are the pad log's side (live_pad_log.py).
 """
 
 from __future__ import annotations
@@ -35,18 +36,12 @@ from .chat import PadChat
 from .compaction import Compaction
 from .connection import Connection, frame
 from .doc_changes import DocChanges
-from .errors import (
-    Forbidden,
-    PadDeleted,
-    ProtocolError,
-    StoreUnavailable,
-    SummitpadError,
-    UpdateRejected,
-)
+from .errors import Forbidden, PadDeleted, ProtocolError, SummitpadError, UpdateRejected
 from .keys import PadKeys
+from .live_pad_log import EMPTY_ID, LivePadLog
 from .metrics import DETACHED, Metrics
+from .pad_broadcast import PadBroadcast
 from .protocol import Message, SyncMessage, SyncType
-from .replica_wait import NotReplicated, Unconfirmed
 from .store import PadState, PadStore, parse_id
 
 log = logging.getLogger(__name__)
@@ -54,13 +49,12 @@ log = logging.getLogger(__name__)
 TEXT_NAME = "content"
 # A browser tab has one awareness client id; a few more leave room for reloads and tools.
 MAX_AWARENESS_IDS = 8
+
 # Reasons sent with the auth message when a pad turns read-only, and when it is reopened.
 READ_ONLY = "read-only"
 READ_WRITE = "read-write"
 # The reason connections are closed with (4410) when the pad is deleted.
 DELETED = "the pad was deleted"
-_RETRY_FIRST, _RETRY_MAX = 0.05, 2.0
-_EMPTY_ID = "0-0"
 
 
 class LivePad:
@@ -83,11 +77,12 @@ class LivePad:
         self.store = store
         self._new_doc()
         self.connections: set[Connection] = set()
+        self.out = PadBroadcast(self.connections, metrics)
         self.author_names = AuthorNames(store.client, keys)
         self.awareness = AwarenessRelay(self._broadcast, lambda p: publish_awareness(self, p))
         self.chat = PadChat(pad_id, keys, store.client, store.node_id)
         self.notices = PadNotices()
-        self.last_id = _EMPTY_ID
+        self.last_id = EMPTY_ID
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
         self._inbox: list[tuple[Any, ...]] = []
@@ -95,7 +90,6 @@ class LivePad:
         self._updates_since = 0.0
         self._batch_since = 0.0
         self._wake = asyncio.Event()
-        self._out: list[bytes] = []  # framed messages for every connection, sent per loop turn
         self._idle = asyncio.Event()  # set while the writer holds nothing unwritten
         self._idle.set()
         self._fresh_step2: bytes | None = None  # framed step 2 for joiners with an empty doc
@@ -103,7 +97,10 @@ class LivePad:
             store, keys, after=compact_after, metrics=metrics,
             ask_writer=lambda: self._enqueue(("compact",)),
         )
-        self._tainted = False  # a rejected update may have left part of itself in the doc
+        self._pad_log = LivePadLog(
+            self, apply_state=self._apply_state, new_doc=self._new_doc,
+            broadcast_update=self._broadcast_update, metrics=metrics,
+        )
         self.read_only = False  # the pad takes no edits from clients (a locked session)
         self.text_changed = False  # edited since its text was last handed out for search
         self._writer: asyncio.Task[None] | None = None
@@ -127,7 +124,10 @@ class LivePad:
                 log.info("pad %s: started from the template", self.pad_id)
                 self.text_changed = True
             state = await self.store.read(self.keys)
-        self._apply_state(state)
+        if self._apply_state(state) and (whole := state.only_update) is not None:
+            # Stored as one update (compacted, or written once), the pad as stored is the step
+            # 2 for fresh joiners: the document need not be encoded again.
+            self._fresh_step2 = frame(protocol.encode_step2(whole))
         self.compaction.folded_upto = state.snapshot_upto
         self.compaction.log_length = len(state.updates)
         self._writer = asyncio.create_task(self._run(), name=f"writer {self.pad_id}")
@@ -296,9 +296,10 @@ class LivePad:
         for item in batch:
             kind = item[0]
             if kind == "remote":
-                await self._apply_remote(*item[1:])
+                if await self._pad_log.apply_remote(*item[1:]):
+                    self._fresh_step2 = None
             elif kind == "catch_up":
-                await self._catch_up()
+                await self._pad_log.catch_up()
             elif kind == "update" and not self.read_only:
                 effective = self._validate(item[1], item[2])
                 if effective is not None:
@@ -321,8 +322,7 @@ class LivePad:
         for done in edited:
             if not done.done():
                 done.set_result(None)
-        if self._tainted:
-            await self._rebuild()
+        await self._pad_log.rebuild_if_tainted()
         # From here to the next batch the document equals the log up to last_id.
         for item in batch:
             if item[0] == "join":
@@ -366,123 +366,37 @@ class LivePad:
         if self._changes.tainted:
             # Part of a refused change may be in the document: the batch's good updates are
             # written as usual, then the document is rebuilt from the store.
-            self._tainted = True
+            self._pad_log.taint(self._changes.update)
             self._changes.tainted = False
 
     async def _write(self, entries: list[tuple[str, bytes]]) -> None:
         """Append (author, update) entries to the log, then broadcast them."""
-        delay = _RETRY_FIRST
-        # Written to the primary by an earlier attempt but not confirmed by its replicas: the
-        # retry names it, so that it is confirmed rather than written twice (replica_wait.py).
-        unconfirmed: Unconfirmed | None = None
-        while True:
-            if self.gone:
-                return
-            started = time.perf_counter()
-            try:
-                appended = await self.store.append(
-                    self.keys, entries, seen=self.last_id, unconfirmed=unconfirmed
-                )
-                break
-            except PadDeleted:
-                log.info("pad %s: deleted before its edits were written", self.pad_id)
-                self.deleted()
-                return
-            except StoreUnavailable as exc:
-                if isinstance(exc, NotReplicated):
-                    unconfirmed = exc.unconfirmed
-                if not self.unsaved:
-                    log.warning("pad %s: not saved, retrying: %s", self.pad_id, exc)
-                self.unsaved = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX)
-        metrics = self._metrics
-        metrics.valkey_write_seconds.observe(time.perf_counter() - started)
-        if self.unsaved:
-            log.info("pad %s: saved again", self.pad_id)
-            self.unsaved = False
-        # Another node may have written between our last known entry and ours: read it first.
-        # Until that read succeeds, last_id stays before the gap (so no snapshot claims it).
-        if appended.previous_id == self.last_id or await self._catch_up(skip=appended.entry_id):
-            if parse_id(appended.entry_id) > parse_id(self.last_id):
-                self.last_id = appended.entry_id
-        else:
-            self.catch_up()
-        self.compaction.log_length = appended.log_length
+        if not await self._pad_log.append(entries):
+            return  # the pad was deleted
         self.text_changed = True
         for _, update in entries:
             self._broadcast_update(update)
         if self._batch_since:
-            metrics.fanout_seconds.observe(time.perf_counter() - self._batch_since)
+            self._metrics.fanout_seconds.observe(time.perf_counter() - self._batch_since)
             self._batch_since = 0.0
 
-    async def _rebuild(self) -> None:
-        """Replace the document with the stored pad (after an update failed half-way)."""
-        while True:
-            try:
-                state = await self.store.read(self.keys)
-                break
-            except StoreUnavailable as exc:
-                log.warning("pad %s: cannot rebuild yet: %s", self.pad_id, exc)
-                await asyncio.sleep(_RETRY_MAX)
-        self._new_doc()
-        self.last_id = _EMPTY_ID
-        self._apply_state(state)
-        self._tainted = False
-        # Other nodes' entries read here will not be broadcast when their messages arrive.
-        self._broadcast_update(self.doc.get_update())
-        log.info("pad %s: rebuilt from the store after a rejected update", self.pad_id)
-
-    async def _apply_remote(self, previous_id: str, entry_id: str, update: bytes) -> None:
-        if parse_id(entry_id) <= parse_id(self.last_id):
-            return  # already applied, through a catch-up
-        if previous_id != self.last_id:
-            await self._catch_up()
-            return
-        try:
-            self.doc.apply_update(update)
-        except Exception:
-            log.exception("pad %s: a logged update %s does not apply", self.pad_id, entry_id)
-            return
-        self._fresh_step2 = None
-        self.last_id = entry_id
-        self.text_changed = True
-        self._broadcast_update(update)
-
-    async def _catch_up(self, skip: str | None = None) -> bool:
-        """Apply what the log holds past last_id (except entry `skip`); False if unreadable."""
-        try:
-            state = await self.store.read(self.keys, after=self.last_id)
-        except StoreUnavailable as exc:
-            log.warning("pad %s: cannot catch up now: %s", self.pad_id, exc)
-            return False
-        if state.deleted and self.last_id != _EMPTY_ID:
-            log.info("pad %s: deleted (its tombstone is stored)", self.pad_id)
-            self.deleted()
-            return True
-        if skip is not None:
-            state = PadState(
-                state.snapshot, state.snapshot_upto, [u for u in state.updates if u[0] != skip]
-            )
-        if state.snapshot is not None or state.updates:
-            before = self.doc.get_state()
-            self._apply_state(state)
-            self.text_changed = True
-            self._broadcast_update(self.doc.get_update(before))
-        return True
-
-    def _apply_state(self, state: PadState) -> None:
-        if state.snapshot is not None:
-            self.doc.apply_update(state.snapshot)
-        for entry_id, update in state.updates:
-            try:
-                self.doc.apply_update(update)
-            except Exception:
-                log.exception("pad %s: logged update %s does not apply", self.pad_id, entry_id)
+    def _apply_state(self, state: PadState) -> bool:
+        """Apply what was read from the store; False if a logged update did not apply."""
+        applied = True
+        with self._changes.unobserved():
+            if state.snapshot is not None:
+                self.doc.apply_update(state.snapshot)
+            for entry_id, update in state.updates:
+                try:
+                    self.doc.apply_update(update)
+                except Exception:
+                    log.exception("pad %s: logged update %s does not apply", self.pad_id, entry_id)
+                    applied = False
         last = state.last_id
         if last is not None and parse_id(last) > parse_id(self.last_id):
             self.last_id = last
         self._fresh_step2 = None
+        return applied
 
     def set_read_only(self, read_only: bool) -> None:
         """Lock or reopen the pad for every connection; each client is told at once."""
@@ -505,23 +419,11 @@ class LivePad:
     # -- output -------------------------------------------------------------------------------
 
     def _broadcast(self, message: bytes) -> None:
-        """Send `message` to every connection, framed once; everything broadcast in one loop
-        turn (an edit batch and the cursor moves that came with it) goes in one write."""
-        if not self._out:
-            asyncio.get_running_loop().call_soon(self._send_out)
-        self._out.append(frame(message))
+        self.out.message(message)
 
     def _broadcast_update(self, update: bytes) -> None:
-        self._metrics.updates_out.inc()
-        self._broadcast(protocol.encode_update(update))
-        self.awareness.flush()
-
-    def _send_out(self) -> None:
-        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
-        self._out.clear()
-        self._metrics.broadcast_bytes.inc(len(data) * len(self.connections))
-        for conn in self.connections:
-            conn.send(data)
+        self.out.update(update)
+        self.awareness.flush()  # cursor moves go with the edit
 
     def _welcome(self, conn: Connection) -> None:
         if conn.closed:
@@ -558,5 +460,5 @@ class LivePad:
     async def compact_now(self) -> None:
         """Fold the log into the snapshot, if it holds anything (before unloading the pad)."""
         await self.drain()
-        if self.last_id != _EMPTY_ID:
+        if self.last_id != EMPTY_ID:
             await self.compaction.fold_now(self.doc.get_update(), self.last_id)

@@ -8,10 +8,9 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from pycrdt import Text
 
-from .errors import PadDeleted
 from .fanout import Fanout
 from .keys import pad_keys
-from .live_pad import DELETED, LivePad
+from .live_pad import LivePad
 from .metrics import DETACHED, Metrics
 from .pad_rules import BARE_PAD, PadRules
 from .store import PadStore
@@ -123,20 +122,16 @@ class PadRegistry:
             metrics=self._metrics,
             on_deleted=self._forget,
         )
-        # Whatever is published before the subscription takes effect, the pad reads from
-        # the log when it does.
+        terms = BARE_PAD
+        if self._rules is not None:
+            terms = await self._rules.terms(pad_id, with_template=True)
+        pad.read_only = terms.read_only
+        await pad.load(terms.template)
+        # Whatever is published before the subscription takes effect, the pad reads from the
+        # log when it does: a deletion too (its tombstone). Subscribing only now puts that
+        # read after the first joiners' sync instead of in front of it, where it would hold
+        # their step 2 up by a round trip to Valkey behind every other load under way.
         self._fanout.subscribe(pad)
-        try:
-            terms = BARE_PAD
-            if self._rules is not None:
-                terms = await self._rules.terms(pad_id, with_template=True)
-            pad.read_only = terms.read_only
-            await pad.load(terms.template)
-        except BaseException:
-            self._fanout.unsubscribe(pad)
-            raise
-        if pad.gone:  # deleted while it loaded: `_forget` is unloading it
-            raise PadDeleted(DELETED)
         self._live[pad_id] = pad
         log.debug("pad %s: live", pad_id)
         return pad

@@ -31,6 +31,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from .append_guard import append_guard
 from .errors import PadDeleted, StoreUnavailable
 from .keys import PadKeys, pad_key_pattern, parse_pad_key
+from .read_batch import Call, ReadBatch
 from .redis_url import (
     ClusterURL,
     is_cluster_url,
@@ -165,6 +166,14 @@ class PadState:
             return self.updates[-1][0]
         return self.snapshot_upto
 
+    @property
+    def only_update(self) -> bytes | None:
+        """The one update this state holds, if it holds exactly one: a snapshot with no log
+        entries after it, or one log entry and no snapshot."""
+        if self.snapshot is None:
+            return self.updates[0][1] if len(self.updates) == 1 else None
+        return None if self.updates else self.snapshot
+
 
 class PadStore:
     """Reads and writes pads. Every method raises StoreUnavailable when Valkey cannot answer."""
@@ -176,6 +185,11 @@ class PadStore:
         # None: no replicas to wait for, and an append is one script call.
         self._confirmed = ConfirmedAppend(client, node_id, wait_replicas) if wait_replicas else None
         self._read = client.register_script(_READ)
+        # Reads asked for together go together (read_batch.py); on a cluster, where the pads
+        # live on several servers, each goes alone.
+        self._read_batch = None if is_cluster(client) else ReadBatch(
+            client, lambda: self._read.sha, self._read_alone, UNAVAILABLE
+        )
         self._compact = client.register_script(_COMPACT)
         self._seed = client.register_script(_SEED)
 
@@ -226,9 +240,11 @@ class PadStore:
 
     async def read(self, keys: PadKeys, after: str | None = None) -> PadState:
         """The pad as stored (after=None), or what was added after log id `after`."""
-        reply = await self._call(
-            lambda: self._read(keys=[keys.snap, keys.log, keys.gone], args=[after or "0-0"])
-        )
+        call = ([keys.snap, keys.log, keys.gone], [after or "0-0"])
+        if self._read_batch is None:
+            reply = await self._read_alone(call)
+        else:
+            reply = await self._read_batch(call)
         snapshot, upto, entries, gone = reply
         return PadState(
             snapshot=snapshot or None,
@@ -236,6 +252,10 @@ class PadStore:
             updates=[(eid.decode(), _update_field(fields)) for eid, fields in entries],
             deleted=bool(gone),
         )
+
+    async def _read_alone(self, call: Call) -> Any:
+        keys, args = call
+        return await self._call(lambda: self._read(keys=keys, args=args))
 
     async def try_lease(self, keys: PadKeys) -> bool:
         """Take the pad's compaction lease if nobody holds it."""
@@ -298,6 +318,14 @@ _POOL: dict[str, Any] = {
     "socket_timeout": 5,
     "health_check_interval": 15,
 }
+try:
+    from redis.driver_info import DriverInfo
+
+    # redis-py 8 would look its own version up in the package metadata for every connection
+    # it opens (about 0.3 ms): a burst of pad loads that grows the pool stalls on it.
+    _POOL["driver_info"] = DriverInfo()
+except ImportError:  # an older redis-py, without DriverInfo
+    pass
 
 
 def connect(url: str) -> aioredis.Redis:
