@@ -18,9 +18,9 @@ from . import protocol
 from .connection import Connection, frame
 from .metrics import Metrics
 
-# The shortest time between two flushes: 50 us per connection, about ten times what a write
-# to one costs, so that the fan-out of a busy pad takes at most ~10 % of a core; at most
-# 25 ms, half the time between two keystrokes of one typist.
+# The shortest time between two flushes: 50 us per connection, so that a busy pad's fan-out
+# makes at most 20,000 writes a second on a node however fast its typists type; at most 25 ms,
+# well under the time between two keystrokes of one typist.
 FLUSH_GAP_PER_CONNECTION = 50e-6
 MAX_FLUSH_GAP = 0.025
 
