@@ -65,7 +65,8 @@ def fanout(document: dict[str, Any], out: Path) -> list[Path]:
     targets = _by_target(document["steps"])
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for target, steps in targets.items():
-        steps = sorted(steps, key=lambda s: s["observers"])
+        # A step that measured nothing (a server that never got through it) has no point.
+        steps = sorted((s for s in steps if "p99" in s["latency_ms"]), key=lambda s: s["observers"])
         x = [s["observers"] for s in steps]
         style = STYLE.get(target, {})
         axes.plot(x, [s["latency_ms"]["p99"] for s in steps], label=f"{target} p99", **style)
