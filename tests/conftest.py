@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -137,3 +138,13 @@ async def connect(
         await client.close()
 
 
+@pytest.fixture
+def deployment(tmp_path: pathlib.Path) -> Iterator[ValkeySentinel]:
+    """A Sentinel deployment of the test's own, for tests that kill or stop its servers.
+    Ask for it before `start_app`, so that the nodes stop before it does."""
+    sentinel = ValkeySentinel(tmp_path / "sentinel")
+    try:
+        sentinel.start()
+        yield sentinel
+    finally:
+        sentinel.stop()

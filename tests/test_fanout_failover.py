@@ -5,28 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from summitpad import fanout
 from summitpad.keys import pad_keys
 
 from .support import eventually
 from .test_sentinel import subscribers
 from .valkey_cluster import _ask
-from .valkey_sentinel import ValkeySentinel
-
-
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[ValkeySentinel]:
-    """A Sentinel deployment of the test's own: the test fails its primary over."""
-    sentinel = ValkeySentinel(tmp_path / "sentinel")
-    try:
-        sentinel.start()
-        yield sentinel
-    finally:
-        sentinel.stop()
 
 
 async def crossing_time(on_a, on_b, marker: str, within: float = 10.0) -> float:

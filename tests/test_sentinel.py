@@ -10,38 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import redis
 import redis.asyncio as aioredis
-from pycrdt import Doc, Text
+from pycrdt import Text
 from summitpad import replica_wait
 from summitpad.app_keys import SETTINGS
 from summitpad.client import PadClient
 from summitpad.keys import pad_keys
 from summitpad.replica_wait import NotReplicated
 from summitpad.sentinel import BlockingSentinelConnectionPool, SentinelPrimary, recheck_primary
-from summitpad.store import PadState, PadStore
+from summitpad.store import PadStore
 from summitpad.store import connect as connect_store
 
 from .support import RunningApp, eventually
+from .test_write_path import stored_text
 from .valkey_cluster import _ask
 from .valkey_sentinel import ValkeySentinel
-
-
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[ValkeySentinel]:
-    """A Sentinel deployment of the test's own, for tests that kill or stop its servers.
-    Ask for it before `start_app`, so that the nodes stop before it does."""
-    sentinel = ValkeySentinel(tmp_path / "sentinel")
-    try:
-        sentinel.start()
-        yield sentinel
-    finally:
-        sentinel.stop()
 
 
 @pytest.fixture
@@ -49,15 +37,6 @@ async def store_client(deployment: ValkeySentinel) -> AsyncIterator[aioredis.Red
     client = connect_store(deployment.url)
     yield client
     await client.aclose()
-
-
-def stored_text(state: PadState) -> str:
-    doc = Doc()
-    if state.snapshot:
-        doc.apply_update(state.snapshot)
-    for _, update in state.updates:
-        doc.apply_update(update)
-    return str(doc.get("content", type=Text))
 
 
 def log_length(port: int, key: str) -> int:
