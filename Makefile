@@ -1,6 +1,7 @@
 # summitpad: `make run` starts the server, `make test` runs the whole suite.
 # Each target sets up what it needs first: a virtual environment with the Python packages,
-# the Node packages of the interop tests and front-end build, and Debian's Chromium.
+# the Node packages of the interop tests and front-end build, Debian's Chromium, and Debian's
+# nginx (the deployment tests run deploy/nginx.conf in front of three nodes).
 # `make bench` also installs the servers it compares summitpad with (`make bench-setup`).
 
 PYTHON ?= python3
@@ -11,12 +12,12 @@ PEERS_VENV := bench/.venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test venv node chromium lint bundle bench bench-setup clean
+.PHONY: run test venv node chromium nginx lint bundle bench bench-setup clean
 
 run: $(STAMP)
 	$(BIN)/summitpad serve
 
-test: $(STAMP) node chromium
+test: $(STAMP) node chromium nginx
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -41,6 +42,11 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  echo "installing Debian's nginx for the deployment tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
