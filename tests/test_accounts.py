@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from summitpad.accounts import AccountStore, Role, User, hash_password, verify_password
 from summitpad.errors import Conflict, InvalidInput
 from summitpad.keys import api_token_key, login_key
+from summitpad.login_throttle import MAX_FAILURES, WINDOW
 from summitpad.rendering import PAGE_CONTEXT, TEMPLATES, create_environment, error_pages
 from summitpad.schedule import Session
 from summitpad.views import account
@@ -275,6 +277,48 @@ async def test_wrong_login_shows_the_form_again(site: Site) -> None:
             html = await response.text()
             assert "Wrong login or password" in html and 'value="/x"' in html
             assert "sp_login" not in set_cookies(response)
+
+
+async def _try_login(site: Site, login: str, password: str) -> aiohttp.ClientResponse:
+    data = {"login": login, "password": password, "csrf": await site.csrf()}
+    async with site.http.post(site.url + "/login", data=data,
+                              allow_redirects=False) as response:
+        await response.read()
+        return response
+
+
+async def test_guessing_a_password_is_stopped_after_ten_tries(
+    site: Site, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    guesses = await asyncio.gather(*(
+        _try_login(site, "alice", f"guess {n}") for n in range(MAX_FAILURES + 5)
+    ))  # all at once: counted before the hash, so no more than ten get an answer
+    statuses = sorted(response.status for response in guesses)
+    assert statuses == [401] * MAX_FAILURES + [429] * 5
+    refused = await _try_login(site, " ALICE", PASSWORD)  # even the right password, any case
+    assert refused.status == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= WINDOW
+    assert "Too many failed logins to this account: try again in 15 minutes" \
+        in await refused.text()
+    (key,) = [k async for k in redis_client.scan_iter(f"{key_prefix}:loginfailures:*")]
+    assert b"alice" not in key and 0 < await redis_client.ttl(key) <= WINDOW
+    assert (await _try_login(site, "bob", PASSWORD)).status == 303  # other accounts are fine
+
+    await redis_client.delete(key)  # the window is over
+    assert (await _try_login(site, "alice", PASSWORD)).status == 303
+
+
+async def test_a_right_password_forgives_the_earlier_wrong_ones(
+    site: Site, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    async def wrong_guesses(count: int) -> list[int]:
+        return [response.status for response in await asyncio.gather(*(
+            _try_login(site, "alice", "wrong password") for _ in range(count)))]
+
+    assert await wrong_guesses(MAX_FAILURES - 1) == [401] * (MAX_FAILURES - 1)
+    assert (await _try_login(site, "alice", PASSWORD)).status == 303
+    assert [k async for k in redis_client.scan_iter(f"{key_prefix}:loginfailures:*")] == []
+    assert await wrong_guesses(MAX_FAILURES) == [401] * MAX_FAILURES
 
 
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example",

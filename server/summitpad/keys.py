@@ -228,6 +228,11 @@ def api_token_key(prefix: str, token_digest: str) -> str:
     return f"{prefix}:apitoken:{token_digest}"
 
 
+def login_failures_key(prefix: str, login_digest: str) -> str:
+    """Failed logins to one account name (by a digest of it) in the current window."""
+    return f"{prefix}:loginfailures:{login_digest}"
+
+
 def broadcast_rate_key(prefix: str, login: str) -> str:
     """Set while an organizer may not send another notice yet (it expires)."""
     return f"{prefix}:broadcastrate:{login}"

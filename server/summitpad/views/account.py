@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..login_throttle import LoginThrottle
 from ..rendering import read_form, render
 from ..web_security import (
     ACCOUNTS,
@@ -60,6 +61,17 @@ async def login_post(request: web.Request) -> web.Response:
     password = str(form.get("password", ""))
     next_path = safe_next(str(form.get("next", "")))
     accounts = request.app[ACCOUNTS]
+    throttle = LoginThrottle(accounts.client, accounts.prefix)
+    wait = await throttle.attempt(login) if login else 0
+    if wait:
+        minutes = (wait + 59) // 60
+        response = _form(
+            request, next_path=next_path, login=login[:40], status=429,
+            error=f"Too many failed logins to this account: try again in {minutes} "
+                  f"minute{'s' if minutes != 1 else ''}",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = await accounts.check_password(login, password) if login and password else None
     if user is None:
         await asyncio.sleep(FAILED_LOGIN_DELAY * (1 + secrets.randbelow(1000) / 1000))
@@ -67,6 +79,7 @@ async def login_post(request: web.Request) -> web.Response:
             request, next_path=next_path, login=login[:40],
             error="Wrong login or password", status=401,
         )
+    await throttle.succeeded(login)
     previous = login_token(request)
     if previous:  # a new token on every login: a planted cookie gains nothing
         await accounts.end_login(previous)
