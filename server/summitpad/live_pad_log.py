@@ -63,6 +63,7 @@ class LivePadLog:
         """Append (author, update) entries to the log, retrying until Valkey answers, and read
         whatever another node wrote just before them; False if the pad was deleted."""
         pad = self._pad
+        seen = pad.last_id
         delay = _RETRY_FIRST
         # Written to the primary by an earlier attempt but not confirmed by its replicas: the
         # retry names it, so that it is confirmed rather than written twice (replica_wait.py).
@@ -100,7 +101,22 @@ class LivePadLog:
         else:
             pad.catch_up()
         pad.compaction.log_length = appended.log_length
+        if parse_id(appended.previous_id) < parse_id(seen):
+            return await self._write_back(seen, appended.previous_id)
         return True
+
+    async def _write_back(self, seen: str, stored: str) -> bool:
+        """The log ended before an entry this node had seen (it always keeps its last entry):
+        Valkey lost writes, from a restore of an older backup, a crash of its machine under
+        `appendfsync everysec`, or keys removed by hand. The entry just written depends on
+        edits that are now only in memory, so a pad loaded from Valkey would lack them and
+        everything after them. Write the whole document: Yjs skips what is already there."""
+        pad = self._pad
+        log.warning(
+            "pad %s: Valkey's log ends at %s, before %s that this node has seen: writes were "
+            "lost; writing the whole document again", pad.pad_id, stored, seen,
+        )
+        return await self.append([("", pad.doc.get_update())])
 
     # -- other nodes' entries -----------------------------------------------------------------
 
