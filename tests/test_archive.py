@@ -461,7 +461,7 @@ async def test_the_cli_writes_the_archive(
 
 async def test_organizers_download_the_archive(
     start_app: Callable[..., Awaitable[RunningApp]], redis_client: aioredis.Redis,
-    key_prefix: str,
+    key_prefix: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
     site = await start_app()
     await seed_archive_summit(redis_client, key_prefix)
@@ -489,6 +489,8 @@ async def test_organizers_download_the_archive(
 
         # Two at once: one after the other on this node, both whole.
         both = await asyncio.gather(download(), download())
+    assert "Error handling request" not in caplog.text
+    assert "Unhandled exception" not in caplog.text
     downloaded = unzip(body, SLUG)
     for other in both:
         assert unzip(other, SLUG).keys() == downloaded.keys()

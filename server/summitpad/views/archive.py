@@ -1,7 +1,7 @@
 """An organizer's download of a summit's archive: GET /<summit>/archive.zip.
 
 The archive is written to a temporary file (the pads are read and rendered off the event loop,
-so pads keep flowing meanwhile), sent as a file, and removed.
+so pads keep flowing meanwhile), streamed to the browser, and removed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from ..app_keys import ARCHIVING, CLOCK, SETTINGS, STORE
 from ..archive import write_archive
 from ..web_security import require_organizer
 from .summits import SLUG, load_summit
+
+_CHUNK = 256 * 1024
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -43,13 +45,20 @@ async def _send_archive(request: web.Request, slug: str) -> web.StreamResponse:
         c = request.config_dict
         await write_archive(c[STORE].client, c[SETTINGS].key_prefix, slug, path,
                             now=c[CLOCK].now())
-        response = web.FileResponse(path, headers={
+        response = web.StreamResponse(headers={
             "Content-Type": "application/zip",
             "Content-Disposition": f'attachment; filename="{slug}-archive.zip"',
+            "Content-Length": str(path.stat().st_size),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         })
-        await response.prepare(request)  # sent whole: the file can go
+        # Sent whole before the file goes. A FileResponse would be prepared again when the
+        # view returns it, and fail then.
+        await response.prepare(request)
+        with path.open("rb") as archive:
+            while chunk := await asyncio.to_thread(archive.read, _CHUNK):
+                await response.write(chunk)
+        await response.write_eof()
         return response
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
