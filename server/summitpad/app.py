@@ -37,8 +37,10 @@ from .pad_deletion import clear_leftovers
 from .pad_rules import PadRules
 from .pad_upkeep import keep_pads_in_step, save_text
 from .pads import PadRegistry
+from .participant_limits import PARTICIPANTS, ParticipantLimits
 from .presence import Presence
 from .rendering import PAGE_CONTEXT, STATIC_DIR, TEMPLATES, create_environment, error_pages
+from .security_headers import SecurityHeaders
 from .settings import Settings
 from .store import PadStore, connect
 from .summit_store import SummitStore
@@ -76,9 +78,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         client_max_size=max(settings.max_message_size, organize.MAX_FORM),
     )
     app[SETTINGS] = settings
+    app.on_response_prepare.append(SecurityHeaders(settings))  # on every response
     app[CLOCK] = clock or SystemClock()
     app[SHUTTING_DOWN] = asyncio.Event()
     app[ARCHIVING] = asyncio.Semaphore(1)
+    app[PARTICIPANTS] = ParticipantLimits(
+        max_connections=settings.max_connections_per_participant,
+        rate=settings.participant_messages_per_second,
+        burst=settings.participant_message_burst,
+    )
     app[METRICS] = Metrics()
     app[TEMPLATES] = create_environment()
     app[PAGE_CONTEXT] = template_context
@@ -161,6 +169,7 @@ async def _live_pads(app: web.Application) -> AsyncIterator[None]:
         fanout,
         key_prefix=settings.key_prefix,
         compact_after=settings.compact_after,
+        max_pad_size=settings.max_pad_size,
         unload_delay=settings.pad_unload_delay,
         rules=app[RULES],
         text_sink=text_sink,

@@ -42,10 +42,7 @@ class AwarenessStates:
         changed, renewed = [], []
         for entry in entries:
             known = self._states.get(entry.client_id)
-            current_clock = known[0].clock if known else -1
-            if entry.clock > current_clock or (
-                entry.clock == current_clock and entry.is_removal and known is not None
-            ):
+            if self.is_newer(entry):
                 if entry.is_removal:
                     self._states.pop(entry.client_id, None)
                 else:
@@ -55,6 +52,14 @@ class AwarenessStates:
                 else:
                     changed.append(entry)
         return changed, renewed
+
+    def is_newer(self, entry: AwarenessEntry) -> bool:
+        """Whether `entry` changes what is known (by the Yjs rules), rather than repeating it."""
+        known = self._states.get(entry.client_id)
+        current_clock = known[0].clock if known else -1
+        return entry.clock > current_clock or (
+            entry.clock == current_clock and entry.is_removal and known is not None
+        )
 
     def remove(self, client_ids: set[int]) -> list[AwarenessEntry]:
         """Null states that clear `client_ids` for every client."""

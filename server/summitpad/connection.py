@@ -27,6 +27,12 @@ _ABORT_AFTER_CLOSE = 5.0
 _BYTES_PER_TOKEN = 16 * 1024
 
 
+def message_cost(size: int) -> int:
+    """Tokens a message of `size` bytes costs: one, plus one per 16 KiB, so a client cannot
+    make the server check megabytes a second within its message count."""
+    return 1 + size // _BYTES_PER_TOKEN
+
+
 def frame(message: bytes, opcode: int = _FIN_BINARY) -> bytes:
     """An unmasked, uncompressed server-to-client websocket frame holding `message`."""
     length = len(message)
@@ -123,9 +129,8 @@ class Connection:
         self.send(frame(message))
 
     def check_rate(self, size: int) -> None:
-        """Charge one message of `size` bytes: one token, plus one per 16 KiB, so a client
-        cannot make the server check megabytes a second within its message count."""
-        if not self._bucket.take(1 + size // _BYTES_PER_TOKEN):
+        """Charge one message of `size` bytes (see `message_cost`)."""
+        if not self._bucket.take(message_cost(size)):
             raise RateLimited("more messages than the per-connection limit allows")
 
     def close(self, error: SummitpadError, *, exc_info: bool = False) -> None:

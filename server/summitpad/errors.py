@@ -22,6 +22,8 @@ CLOSE_UPDATE_REJECTED = 4422  # a well-framed update that does not apply to a do
 CLOSE_RATE_LIMITED = 4529  # a flood of messages
 CLOSE_RESYNC = 4509  # an update that depends on edits the server lacks: reconnect and resync
 CLOSE_PAD_DELETED = 4410  # the pad was deleted while open: its notes are gone, do not send them
+CLOSE_PAD_TOO_LARGE = 4413  # an update that would take the pad past max_pad_size: not saved
+CLOSE_TOO_MANY_CONNECTIONS = 4429  # the participant holds max_connections_per_participant already
 
 
 class SummitpadError(Exception):
@@ -91,6 +93,15 @@ class RateLimited(SummitpadError):
     title = "Too many messages"
 
 
+class TooManyConnections(SummitpadError):
+    """A participant opening a connection past its limit on this node (many tabs, or a script
+    reusing one browser's cookie): refused until one of its connections closes."""
+
+    status = 429
+    close_code = CLOSE_TOO_MANY_CONNECTIONS
+    title = "Too many connections"
+
+
 class StoreUnavailable(SummitpadError):
     """Valkey/Redis cannot be reached."""
 
@@ -137,8 +148,16 @@ class TooLarge(InvalidInput):
     """An upload or an import past its size limit; nothing was changed."""
 
     status = 413
-    close_code = CLOSE_MESSAGE_TOO_BIG
+    close_code: int = CLOSE_MESSAGE_TOO_BIG
     title = "Too large"
+
+
+class PadTooLarge(TooLarge):
+    """A change that would make the pad bigger than its size limit; nothing of it was saved.
+    Over the websocket it closes the sender (4413), which the stock client does not retry."""
+
+    close_code = CLOSE_PAD_TOO_LARGE
+    title = "Pad too large"
 
 
 class Conflict(SummitpadError):

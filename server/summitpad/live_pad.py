@@ -36,11 +36,19 @@ from .chat import PadChat
 from .compaction import Compaction
 from .connection import Connection, frame
 from .doc_changes import DocChanges
-from .errors import Forbidden, PadDeleted, ProtocolError, SummitpadError, UpdateRejected
+from .errors import (
+    Forbidden,
+    PadDeleted,
+    ProtocolError,
+    StoreUnavailable,
+    SummitpadError,
+    UpdateRejected,
+)
 from .keys import PadKeys
 from .live_pad_log import EMPTY_ID, LivePadLog
 from .metrics import DETACHED, Metrics
 from .pad_broadcast import PadBroadcast
+from .pad_size import DEFAULT_MAX_PAD_SIZE, PadSize
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
 
@@ -49,6 +57,10 @@ log = logging.getLogger(__name__)
 TEXT_NAME = "content"
 # A browser tab has one awareness client id; a few more leave room for reloads and tools.
 MAX_AWARENESS_IDS = 8
+# Bytes of client updates a pad holds for its writer. They pile up only while the writer waits
+# for Valkey (an outage): past this, an update closes its connection (1013, try again later)
+# and the client keeps the edit for its resync, so memory stays bounded however long it lasts.
+HELD_BYTES_LIMIT = 4 * 1024 * 1024
 
 # Reasons sent with the auth message when a pad turns read-only, and when it is reopened.
 READ_ONLY = "read-only"
@@ -68,6 +80,7 @@ class LivePad:
         publish_awareness: Callable[[LivePad, bytes], None],
         metrics: Metrics = DETACHED,
         on_deleted: Callable[[LivePad], None] | None = None,
+        max_size: int = DEFAULT_MAX_PAD_SIZE,
     ) -> None:
         self.pad_id = pad_id
         self._on_deleted = on_deleted
@@ -75,17 +88,20 @@ class LivePad:
         self._metrics = metrics
         self.keys = keys
         self.store = store
+        self.size = PadSize(max_size)  # the pad's encoded size, tracked (see pad_size.py)
         self._new_doc()
         self.connections: set[Connection] = set()
         self.out = PadBroadcast(self.connections, metrics)
         self.author_names = AuthorNames(store.client, keys)
         self.awareness = AwarenessRelay(self._broadcast, lambda p: publish_awareness(self, p))
+        self._speakers: dict[int, Connection] = {}  # awareness client id -> its connection
         self.chat = PadChat(pad_id, keys, store.client, store.node_id)
         self.notices = PadNotices()
         self.last_id = EMPTY_ID
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
         self._inbox: list[tuple[Any, ...]] = []
+        self._held_bytes = 0  # of the client updates in the inbox
         # When the first client update of the inbox, and of the batch, came in (0.0: none).
         self._updates_since = 0.0
         self._batch_since = 0.0
@@ -112,6 +128,7 @@ class LivePad:
     def _new_doc(self) -> None:
         self.doc: Doc[Any] = Doc()
         self._changes = DocChanges(self.doc, self.doc.get(TEXT_NAME, type=Text))
+        self.size.reset(0, exact=True)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -160,8 +177,42 @@ class LivePad:
         self.connections.discard(conn)
         self.notices.leave(conn)
         if conn.awareness_ids:
+            for client_id in conn.awareness_ids:
+                if self._speakers.get(client_id) is conn:
+                    del self._speakers[client_id]
             self.awareness.remove(conn.awareness_ids)
             conn.awareness_ids.clear()
+
+    def _own_awareness(
+        self, conn: Connection, entries: list[protocol.AwarenessEntry]
+    ) -> list[protocol.AwarenessEntry]:
+        """The entries that are `conn`'s to set. The stock client sends on every awareness
+        change it applies, other tabs' too, as it was sent them: such an echo is no newer than
+        what the pad holds and makes no state the connection's. Nor may a connection set or
+        clear a state that another browser's connection here speaks for (the same browser's
+        may: a tab that reconnected before its old connection was seen to drop)."""
+        own = []
+        for entry in entries:
+            speaker = self._speakers.get(entry.client_id)
+            if speaker is not None and speaker is not conn and (
+                speaker.author_id != conn.author_id
+            ):
+                continue
+            if self.awareness.states.is_newer(entry):
+                own.append(entry)
+        return own
+
+    def _speak_for(self, conn: Connection, entry: protocol.AwarenessEntry) -> None:
+        """`conn` set (or cleared) the state of `entry`'s client: it speaks for it now."""
+        previous = self._speakers.get(entry.client_id)
+        if previous is not None and previous is not conn:
+            previous.awareness_ids.discard(entry.client_id)
+        if entry.is_removal:
+            self._speakers.pop(entry.client_id, None)
+            conn.awareness_ids.discard(entry.client_id)
+        else:
+            self._speakers[entry.client_id] = conn
+            conn.awareness_ids.add(entry.client_id)
 
     def receive(self, conn: Connection, message: Message) -> None:
         """Handle one decoded message; raises ProtocolError for bad awareness payloads and
@@ -177,18 +228,23 @@ class LivePad:
                 if message.kind is SyncType.UPDATE:
                     raise Forbidden(READ_ONLY)
             elif not self.read_only:
+                if self._held_bytes >= HELD_BYTES_LIMIT:
+                    raise StoreUnavailable(
+                        f"the pad holds {self._held_bytes} bytes of edits it cannot save yet"
+                    )
+                self._held_bytes += len(message.payload)
                 if not self._updates_since:
                     self._updates_since = time.perf_counter()
                 self._enqueue(("update", conn, message.payload))
         elif isinstance(message, protocol.AwarenessMessage):
-            entries = protocol.decode_awareness(message.payload)
+            entries = self._own_awareness(conn, protocol.decode_awareness(message.payload))
             claimed = conn.awareness_ids.union(e.client_id for e in entries)
             if len(claimed) > MAX_AWARENESS_IDS:
                 raise ProtocolError(
                     f"a connection may speak for at most {MAX_AWARENESS_IDS} awareness clients"
                 )
-            conn.awareness_ids.update(e.client_id for e in entries if not e.is_removal)
-            conn.awareness_ids.difference_update(e.client_id for e in entries if e.is_removal)
+            for entry in entries:
+                self._speak_for(conn, entry)
             taken = self.awareness.receive(entries, local=True)
             # Only the connection's own states name its author: not the echoes of others'.
             self.author_names.seen(conn.author_id, (e.state for e in taken))
@@ -278,6 +334,7 @@ class LivePad:
             await self._wake.wait()
             self._wake.clear()
             batch, self._inbox = self._inbox, []
+            self._held_bytes = 0
             self._batch_since, self._updates_since = self._updates_since, 0.0
             try:
                 await self._process(batch)
@@ -292,7 +349,9 @@ class LivePad:
             return
         by_author: dict[str, list[bytes]] = {}
         edited: list[asyncio.Future[None]] = []
-        accepted = 0
+        accepted = pending = 0  # client updates taken, and the bytes of every change taken
+        incoming = sum(len(item[2]) for item in batch if item[0] == "update")
+        self.size.refresh(incoming, self.doc.get_update)
         for item in batch:
             kind = item[0]
             if kind == "remote":
@@ -301,14 +360,19 @@ class LivePad:
             elif kind == "catch_up":
                 await self._pad_log.catch_up()
             elif kind == "update" and not self.read_only:
+                if not self.size.admits(item[2], pending):
+                    item[1].close(self.size.refusal())
+                    continue
                 effective = self._validate(item[1], item[2])
                 if effective is not None:
                     by_author.setdefault(item[1].author_id, []).append(effective)
                     accepted += 1
+                    pending += len(effective)
             elif kind == "edit":
-                effective = self._edit(item[2], item[3])
+                effective = self._edit(item[2], item[3], pending)
                 if effective is not None:
                     by_author.setdefault(item[1], []).append(effective)
+                    pending += len(effective)
                 edited.append(item[3])
         if accepted:
             self._metrics.updates_in.inc(accepted)
@@ -330,7 +394,9 @@ class LivePad:
             elif item[0] == "step1":
                 self._answer_step1(item[1], item[2])
             elif item[0] == "compact":
-                self.compaction.fold(self.doc.get_update(), self.last_id)
+                whole = self.doc.get_update()
+                self.size.reset(len(whole), exact=True)
+                self.compaction.fold(whole, self.last_id)
         self.compaction.maybe_start()
 
     def _validate(self, conn: Connection, update: bytes) -> bytes | None:
@@ -346,14 +412,22 @@ class LivePad:
             self._after_change()
 
     def _edit(
-        self, change: Callable[[Text], None], done: asyncio.Future[None]
+        self, change: Callable[[Text], None], done: asyncio.Future[None], pending: int
     ) -> bytes | None:
-        """Run a server edit (see `edit`); its update, or None if it changed nothing."""
+        """Run a server edit (see `edit`) after `pending` bytes of the batch's changes; its
+        update, or None if it changed nothing or made the pad too large."""
         if self.read_only:
             done.set_exception(Forbidden("the pad is read-only"))
             return None
         try:
-            return self._changes.run_edit(change)
+            effective = self._changes.run_edit(change)
+            if effective is not None:
+                try:
+                    self.size.check_edit(effective, pending, self.doc.get_update)
+                except SummitpadError:
+                    self._changes.tainted = True  # it is in the document: rebuilt after the batch
+                    raise
+            return effective
         except Exception as exc:
             done.set_exception(exc)
             return None
@@ -375,6 +449,7 @@ class LivePad:
             return  # the pad was deleted
         self.text_changed = True
         for _, update in entries:
+            self.size.grew(len(update))
             self._broadcast_update(update)
         if self._batch_since:
             self._metrics.fanout_seconds.observe(time.perf_counter() - self._batch_since)
@@ -396,6 +471,7 @@ class LivePad:
         if last is not None and parse_id(last) > parse_id(self.last_id):
             self.last_id = last
         self._fresh_step2 = None
+        self.size.stored(state)
         return applied
 
     def set_read_only(self, read_only: bool) -> None:
@@ -440,7 +516,9 @@ class LivePad:
         if state_vector == b"\x00":
             # A fresh joiner: every one of them gets the same bytes, encoded once.
             if self._fresh_step2 is None:
-                self._fresh_step2 = frame(protocol.encode_step2(self.doc.get_update()))
+                whole = self.doc.get_update()
+                self.size.reset(len(whole), exact=True)
+                self._fresh_step2 = frame(protocol.encode_step2(whole))
             conn.send(self._fresh_step2)
             return
         try:

@@ -135,6 +135,7 @@ class LivePadLog:
             log.exception("pad %s: a logged update %s does not apply", pad.pad_id, entry_id)
             return False
         pad.last_id = entry_id
+        pad.size.grew(len(update))
         pad.text_changed = True
         self._broadcast_update(update)
         return True

@@ -13,6 +13,7 @@ from .keys import pad_keys
 from .live_pad import LivePad
 from .metrics import DETACHED, Metrics
 from .pad_rules import BARE_PAD, PadRules
+from .pad_size import DEFAULT_MAX_PAD_SIZE
 from .store import PadStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class PadRegistry:
         key_prefix: str,
         compact_after: int,
         unload_delay: float,
+        max_pad_size: int = DEFAULT_MAX_PAD_SIZE,
         rules: PadRules | None = None,
         text_sink: Callable[[LivePad], Awaitable[None]] | None = None,
         after_delete: Callable[[LivePad], Awaitable[None]] | None = None,
@@ -39,6 +41,7 @@ class PadRegistry:
         self._fanout = fanout
         self._prefix = key_prefix
         self._compact_after = compact_after
+        self._max_pad_size = max_pad_size
         self._unload_delay = unload_delay
         self._rules = rules
         self._text_sink = text_sink
@@ -118,6 +121,7 @@ class PadRegistry:
             pad_keys(self._prefix, pad_id),
             self._store,
             compact_after=self._compact_after,
+            max_size=self._max_pad_size,
             publish_awareness=self._fanout.publish_awareness,
             metrics=self._metrics,
             on_deleted=self._forget,

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 from .redis_url import check_redis_url, is_cluster_url, is_sentinel_url
+from .security_headers import check_frame_ancestors
 
 ENV_PREFIX = "SUMMITPAD_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -69,6 +70,12 @@ class Settings:
         "Base URL users reach this server at, for QR codes, join links and calendar events. "
         "Empty: the address each request came to.",
     )
+    frame_ancestors: str = _setting(
+        "",
+        "Origins whose pages may show summitpad in a frame (a wiki or signage system that "
+        "embeds a room's page), as scheme://host[:port], separated by spaces: "
+        "https://wiki.example.org. Empty: no site may frame it.",
+    )
     max_message_size: int = _setting(
         2 * 1024 * 1024, "Largest websocket message a client may send, in bytes."
     )
@@ -76,10 +83,33 @@ class Settings:
         4 * 1024 * 1024,
         "Bytes queued for one connection before it counts as too slow and is closed.",
     )
+    client_timeout: float = _setting(
+        45.0,
+        "Seconds a connection may go without sending a whole message or answering a ping "
+        "before it is closed (1006); it is pinged after two thirds of this.",
+    )
     messages_per_second: float = _setting(
         100.0, "Sustained messages one connection may send per second."
     )
     message_burst: int = _setting(1000, "Messages one connection may send in a burst.")
+    participant_messages_per_second: float = _setting(
+        300.0,
+        "Sustained messages one participant (one browser's cookie) may send per second over "
+        "all its connections to this node, whatever pads they are on.",
+    )
+    participant_message_burst: int = _setting(
+        3000, "Messages one participant may send in a burst over all its connections to this node."
+    )
+    max_connections_per_participant: int = _setting(
+        20,
+        "Connections one participant (one browser's cookie: its tabs, a projector) may hold "
+        "open at once on this node; over several nodes it may hold this many on each.",
+    )
+    max_pad_size: int = _setting(
+        10 * 1024 * 1024,
+        "Largest a pad's stored state may grow, in bytes: an edit or import that would take it "
+        "past this is refused and not saved.",
+    )
     compact_after: int = _setting(
         200, "Pad log entries after which the log is folded into the snapshot."
     )
@@ -121,6 +151,7 @@ class Settings:
             raise ConfigurationError(f"appendfsync must be one of {', '.join(APPENDFSYNC)}")
         if self.redis_url:
             check_redis_url(self.redis_url)
+        object.__setattr__(self, "frame_ancestors", check_frame_ancestors(self.frame_ancestors))
         self._resolve_wait_replicas()
         if not self.key_prefix or any(c in self.key_prefix for c in "{} "):
             raise ConfigurationError("key_prefix must be non-empty, without braces or spaces")

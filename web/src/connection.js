@@ -1,13 +1,33 @@
 // What the pad page and the projector share about the connection to the sync server.
 
 import { loadParticipant } from './participant.js'
-import { CLOSE_PAD_DELETED } from './notice.js'
+import { CLOSE_PAD_DELETED, showBanner } from './notice.js'
 
 /**
  * The server closes with 4400-4499 for a client that would only fail again (a malformed or
- * rejected message), and the stock client then stops reconnecting. Try again much later anyway.
+ * rejected message, too many connections, a pad at its size limit), and the stock client then
+ * stops reconnecting. Try again much later anyway.
  */
 export const RETRY_AFTER_CLOSE_MS = 30000
+/** This browser holds the most connections a participant may (its tabs, a projector). */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429
+/** The pad is at its size limit: the edit that would have grown it was not saved. */
+export const CLOSE_PAD_TOO_LARGE = 4413
+
+/** What the page says after a close that needs the person to act (docs/limits.md). */
+const CLOSE_BANNERS = {
+  [CLOSE_TOO_MANY_CONNECTIONS]: {
+    heading: 'Too many tabs',
+    text: 'This browser has too many summitpad pages open. Close some tabs: this page tries ' +
+      'again every 30 seconds.'
+  },
+  [CLOSE_PAD_TOO_LARGE]: {
+    heading: 'Pad full',
+    kind: 'deleted',
+    text: 'This pad has reached its size limit, so your last edit was not saved. Copy it ' +
+      'somewhere else, then reload the page to go on.'
+  }
+}
 
 const AUTHOR_ID = /^[A-Za-z0-9_-]{8,64}$/
 
@@ -22,8 +42,10 @@ export const resolveWsUrl = raw => {
 }
 
 /**
- * Reconnect a while after the server closed for good; never after the pad was deleted (the
- * client would bring the old notes back).
+ * Reconnect a while after the server closed for good, never at once (a tab past the connection
+ * limit, or holding an edit too large for the pad, would only be closed again), and never after
+ * the pad was deleted (the client would bring the old notes back). Say why when the person can
+ * do something about it.
  * @param {import('y-websocket').WebsocketProvider} provider
  */
 export const retryAfterClose = provider => {
@@ -31,6 +53,8 @@ export const retryAfterClose = provider => {
   provider.on('closed', event => {
     clearTimeout(timer)
     if (event && event.code === CLOSE_PAD_DELETED) return
+    const banner = event && CLOSE_BANNERS[event.code]
+    if (banner) showBanner({ id: `closed-${event.code}`, ...banner })
     timer = setTimeout(() => provider.connect(), RETRY_AFTER_CLOSE_MS)
   })
   return () => clearTimeout(timer)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .. import urls
 from ..app_keys import CLOCK, SETTINGS, SUMMITS
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, TooLarge
 from ..lifecycle import is_read_only
 from ..rendering import read_form, render
 from ..schedule import (
@@ -194,7 +194,7 @@ async def upload_schedule(request: web.Request) -> web.StreamResponse:
 
 async def _uploaded_file(request: web.Request) -> tuple[str, str, bytes]:
     if request.content_length is not None and request.content_length > MAX_UPLOAD:
-        raise InvalidInput(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
+        raise TooLarge(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
     if request.content_type == "multipart/form-data":
         form = await read_form(request)
         field = form.get("file")
@@ -206,7 +206,7 @@ async def _uploaded_file(request: web.Request) -> tuple[str, str, bytes]:
         body = await request.read()
         filename, content_type = "", request.content_type
     if len(body) > MAX_UPLOAD:
-        raise InvalidInput(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
+        raise TooLarge(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
     if not body:
         raise InvalidInput("the schedule file is empty")
     return filename, content_type, body

@@ -11,9 +11,17 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from .. import protocol
 from ..app_keys import METRICS, REGISTRY, SETTINGS, SHUTTING_DOWN
 from ..connection import Connection
-from ..errors import CLOSE_MESSAGE_TOO_BIG, Forbidden, ShuttingDown, SummitpadError, TextFrame
+from ..errors import (
+    CLOSE_MESSAGE_TOO_BIG,
+    Forbidden,
+    ShuttingDown,
+    SummitpadError,
+    TextFrame,
+    TooManyConnections,
+)
 from ..keys import check_pad_id
 from ..metrics import Metrics
+from ..participant_limits import PARTICIPANTS
 from ..web_security import PARTICIPANT_ID
 
 log = logging.getLogger(__name__)
@@ -62,15 +70,37 @@ async def serve_pad(
         protocols=_offered_protocols(request),
         max_msg_size=settings.max_message_size,
         compress=False,
-        heartbeat=30.0,
+        # Pinged after two thirds of client_timeout without a byte from the client, closed
+        # (1006) if the pong is not back by the end of it; and closed too after client_timeout
+        # without a whole frame (a message or a pong), so a frame begun and never finished
+        # does not hold the connection either, however slowly its bytes trickle in.
+        heartbeat=settings.client_timeout * 2 / 3,
+        receive_timeout=settings.client_timeout,
     )
     await ws.prepare(request)
     metrics = request.app[METRICS]
     metrics.connections.inc()
     try:
-        return await _serve(request, ws, find_pad, read_only=read_only, shown_as=shown_as)
+        with request.app[PARTICIPANTS].connected(request[PARTICIPANT_ID]):
+            return await _serve(request, ws, find_pad, read_only=read_only, shown_as=shown_as)
+    except TooManyConnections as exc:
+        return await _refuse_participant(request, ws, exc, metrics)
     finally:
         metrics.connections.dec()
+
+
+async def _refuse_participant(
+    request: web.Request, ws: web.WebSocketResponse, error: TooManyConnections, metrics: Metrics
+) -> web.WebSocketResponse:
+    """Close (4429) a connection past its participant's limit. The upgrade is accepted first:
+    a browser learns nothing from a refused handshake and the stock client would retry it at
+    once, while after a 44xx close it stops (the page tries again much later)."""
+    peer = f"{request.remote} {request.path}"
+    code = error.close_code
+    log.warning("refusing %s: %s (%s)", peer, error, code, extra={"peer": peer, "close_code": code})
+    metrics.closed_with(code)
+    await ws.close(code=code, message=str(error).encode()[:120])
+    return ws
 
 
 async def _serve(
@@ -85,6 +115,7 @@ async def _serve(
     metrics = request.app[METRICS]
     peer = f"{request.remote} " + (f"read-only {shown_as}" if shown_as else "pad")
     registry = request.app[REGISTRY]
+    participants = request.app[PARTICIPANTS]
     try:
         pad_id = await find_pad()
         peer = f"{peer} of pad {pad_id}" if shown_as else f"{peer} {pad_id}"
@@ -120,6 +151,7 @@ async def _serve(
             try:
                 if msg.type is WSMsgType.BINARY:
                     conn.check_rate(len(msg.data))
+                    participants.check_rate(conn.author_id, len(msg.data))
                     pad.receive(conn, protocol.decode_message(msg.data))
                 elif msg.type is WSMsgType.TEXT:
                     raise TextFrame("binary frames only")
@@ -129,6 +161,8 @@ async def _serve(
                 conn.close(exc)
             except Exception:
                 conn.close(SummitpadError("internal error: failed on a message"), exc_info=True)
+    except TimeoutError:  # receive_timeout
+        _timed_out(request, conn, settings.client_timeout, metrics)
     finally:
         conn.closed = True
         pad.leave(conn)
@@ -148,6 +182,22 @@ def _closed_by_aiohttp(
     reason = f"message over {max_size} bytes" if code == CLOSE_MESSAGE_TOO_BIG else str(error)
     log.info("closed %s: %s (%s)", peer, reason, code, extra={"peer": peer, "close_code": code})
     metrics.closed_with(code)
+
+
+def _timed_out(
+    request: web.Request, conn: Connection, timeout: float, metrics: Metrics
+) -> None:
+    """Cut a client that sent no whole frame for `timeout` seconds, as aiohttp does one that
+    stopped answering pings: a client stuck mid-frame would not read a close frame."""
+    code = WSCloseCode.ABNORMAL_CLOSURE
+    if not conn.closed:  # else its close was logged and counted already
+        log.info(
+            "closed %s: no whole message or pong in %g s (%s)", conn.peer, timeout, code,
+            extra={"peer": conn.peer, "close_code": code},
+        )
+        metrics.closed_with(code)
+    if request.transport is not None:
+        request.transport.abort()
 
 
 def _offered_protocols(request: web.Request) -> tuple[str, ...]:
