@@ -100,7 +100,7 @@ async def start_app(
         settings = make_settings(**overrides)
         app = create_app(settings, clock=clock)
         server = TestServer(app, host="127.0.0.1", port=free_port())
-        await server.start_server()
+        await server.start_server(keepalive_timeout=settings.http_idle_timeout)
         servers.append(server)
         return RunningApp(server)
 

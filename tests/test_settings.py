@@ -38,6 +38,7 @@ ENV_SAMPLES: dict[str, tuple[str, Any]] = {
     "max_message_size": ("1048576", 1048576),
     "send_buffer_limit": ("65536", 65536),
     "client_timeout": ("6", 6.0),
+    "http_idle_timeout": ("20", 20.0),
     "messages_per_second": ("12.5", 12.5),
     "message_burst": ("40", 40),
     "participant_messages_per_second": ("37.5", 37.5),

@@ -103,7 +103,10 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 
 async def _serve(settings: Settings) -> None:
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        create_app(settings), handle_signals=False, access_log=None,
+        keepalive_timeout=settings.http_idle_timeout,
+    )
     await runner.setup()
     gc.collect()
     gc.freeze()

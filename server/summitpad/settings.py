@@ -88,6 +88,12 @@ class Settings:
         "Seconds a connection may go without sending a whole message or answering a ping "
         "before it is closed (1006); it is pinged after two thirds of this.",
     )
+    http_idle_timeout: float = _setting(
+        75.0,
+        "Seconds a connection may take to send a request's headers, or stay idle between "
+        "requests, before it is closed (a connection that never finishes a request would "
+        "otherwise hold a socket for an hour). Websockets are not affected.",
+    )
     messages_per_second: float = _setting(
         100.0, "Sustained messages one connection may send per second."
     )
