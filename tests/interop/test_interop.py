@@ -237,6 +237,14 @@ def test_offline_client_edits_merge_on_reconnect(servers: Servers) -> None:
     assert fresh["text"] == result["text"]
 
 
+# Lifts the per-connection and per-participant flood limits, for clients that send far more
+# messages a second than a person types.
+UNLIMITED_MESSAGES = (
+    "--messages-per-second", "1000000", "--message-burst", "1000000",
+    "--participant-messages-per-second", "1000000", "--participant-message-burst", "1000000",
+)
+
+
 def _read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
     for line in stream:
         lines.put(line)
@@ -245,9 +253,8 @@ def _read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
 
 def test_echoed_edits_survive_kill_9(servers: Servers, tmp_path: Path) -> None:
     # The typist sends about a thousand updates a second, so that some are in flight when the
-    # server dies: the per-connection flood limit is lifted for this.
-    first = servers("--messages-per-second", "1000000", "--message-burst", "1000000",
-                    name="doomed")
+    # server dies: the flood limits are lifted for this.
+    first = servers(*UNLIMITED_MESSAGES, name="doomed")
     stderr_path = tmp_path / "durability.stderr"
     with stderr_path.open("w") as stderr_file:
         typist = subprocess.Popen(
@@ -305,8 +312,8 @@ def test_recorded_editing_trace(servers: Servers) -> None:
     expected = trace["endContent"]
     digest = hashlib.sha256(expected.encode()).hexdigest()
     # A replay sends one message per recorded keystroke, thousands a second: far above what a
-    # person types, so the per-connection flood limit is lifted for this test.
-    limits = ["--messages-per-second", "1000000", "--message-burst", "1000000"]
+    # person types, so the flood limits are lifted for this test.
+    limits = UNLIMITED_MESSAGES
     first = servers(*limits, name="typed-into")
     result = run_node("trace.mjs", "--url", first.ws_url, "--pad", "trace", "--trace", str(TRACE),
                       servers=servers.started, timeout=70)
