@@ -91,8 +91,14 @@ def test_values_up_to_the_limit_pass_and_deeper_ones_are_refused():
 
 @pytest.mark.parametrize(
     "update",
-    [b"", b"\x01", b"\x01\x01\x01\x00\x04", b"\x00\x00junk", b"\x01\x01\x01\x00\x1f"],
-    ids=["empty", "truncated header", "truncated struct", "trailing bytes", "unknown content"],
+    [b"", b"\x01", b"\x01\x01\x01\x00\x04", b"\x00\x00junk", b"\x01\x01\x01\x00\x1f",
+     b"\x01\x00\x01\x00\x00",
+     bytes.fromhex("010107ffffffff0f040107636f6e74656e74016100"),
+     bytes.fromhex("010406ffffffff0f040107636f6e74656e74016144070001614407010161440702016100")],
+    ids=["empty", "truncated header", "truncated struct", "trailing bytes", "unknown content",
+         "a client with no structs (Yrs panics on it)",
+         "a struct past Yrs's 32-bit clocks (Yrs panics on it)",
+         "structs running past Yrs's 32-bit clocks (Yrs panics on it)"],
 )
 def test_malformed_updates_are_refused(update):
     with pytest.raises(UpdateRejected):

@@ -110,16 +110,18 @@ class DocChanges:
             except Exception as exc:
                 self.tainted = True  # Yrs may have integrated part of it before failing
                 raise UpdateRejected(f"update does not apply: {exc}"[:200]) from exc
+            if shape.reaches and self._is_pending(shape.reaches):
+                # Some of it depends on edits this node does not have (it lags, or the client
+                # sent something broken): Yrs holds that part aside, and may even show it in
+                # the text while no transaction update carries it. Drop the whole update, with
+                # the document rebuilt from the store; the client reconnects and sends it
+                # again in its sync step 2.
+                self.tainted = True
+                raise NeedsResync("the update depends on edits this server does not have")
             if sets_author and self.changes_authorship(before):
                 self.tainted = True
                 raise Forbidden("an edit may not change who wrote the text")
             self.attribute(author)
-        if not self.changed and shape.reaches and self._is_pending(shape.reaches):
-            # It depends on edits this node does not have (it lags, or the client sent
-            # something broken): Yrs holds it aside. Drop it with the document rebuilt from
-            # the store; the client reconnects and sends it again in its sync step 2.
-            self.tainted = True
-            raise NeedsResync("the update depends on edits this server does not have")
         return self.update
 
     def run_edit(self, change: Callable[[Text], None]) -> bytes | None:

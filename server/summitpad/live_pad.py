@@ -522,6 +522,12 @@ class LivePad:
             conn.send(self._fresh_step2)
             return
         try:
+            # Decoded here first: Yrs reserves room for as many clients as the vector claims.
+            protocol.decode_state_vector(state_vector)
+        except ProtocolError as exc:
+            conn.close(exc)
+            return
+        try:
             update = self.doc.get_update(state_vector)
         except Exception:
             conn.close(UpdateRejected("sync step 1 holds no valid state vector"))

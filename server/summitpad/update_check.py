@@ -3,7 +3,9 @@
 Yrs decodes nested values recursively: an update of a few kilobytes holding an array nested
 thirty thousand deep overflows the native stack and kills the process, which no `except` can
 catch. This walks the update's structs once, in Python, checking that it is well formed and that
-no value nests deeper than `MAX_DEPTH`. It does not check what only the document can tell (that
+no value nests deeper than `MAX_DEPTH`. Yrs keeps clocks in 32 bits and panics on an update
+that goes past them, so no clock may pass `MAX_CLOCK`, far beyond what a pad under its size
+limit reaches. It does not check what only the document can tell (that
 a parent exists, say): `LivePad` handles those errors.
 
     update     = varuint(clients) { varuint(structs) varuint(client) varuint(clock) struct* }
@@ -19,6 +21,7 @@ from .errors import ProtocolError, UpdateRejected
 from .protocol import Reader
 
 MAX_DEPTH = 64
+MAX_CLOCK = 2**31
 _PARENT_SUB = 0x20
 _RIGHT_ORIGIN = 0x40
 _ORIGIN = 0x80
@@ -52,17 +55,24 @@ def inspect_update(update: bytes) -> UpdateShape:
     try:
         for _ in range(reader.varuint()):
             structs = reader.varuint()
+            if not structs:
+                # Yjs and Yrs never write one; Yrs panics on it.
+                raise ProtocolError("a client's block holds no structs")
             client = reader.varuint()
+            if client in reaches:
+                # Yjs and Yrs write one block per client; Yrs, given two that overlap, can
+                # ask for gigabytes.
+                raise ProtocolError(f"client {client} has two blocks")
             clock = reader.varuint()
             for _ in range(structs):
-                clock += _struct(reader, keys)
-            if structs:
-                reaches[client] = clock
+                clock = _within_clocks(clock + _struct(reader, keys))
+            reaches[client] = clock
         for _ in range(reader.varuint()):
             reader.varuint()  # client
             for _ in range(reader.varuint()):
-                reader.varuint()
-                deletes = reader.varuint() > 0 or deletes
+                start, length = reader.varuint(), reader.varuint()
+                _within_clocks(start + length)
+                deletes = length > 0 or deletes
     except ProtocolError as exc:
         raise UpdateRejected(f"malformed update: {exc}") from exc
     if not reader.at_end:
@@ -77,20 +87,29 @@ def _struct(reader: Reader, keys: set[str]) -> int:
     if ref in (0, 10):  # GC, Skip
         return reader.varuint()
     if info & _ORIGIN:
-        reader.varuint()
-        reader.varuint()
+        _id(reader)
     if info & _RIGHT_ORIGIN:
-        reader.varuint()
-        reader.varuint()
+        _id(reader)
     if not info & (_ORIGIN | _RIGHT_ORIGIN):
         if reader.varuint() == 1:
             reader.varstring()  # a root type's name
         else:
-            reader.varuint()
-            reader.varuint()
+            _id(reader)
         if info & _PARENT_SUB:
             reader.varstring()
     return _content(reader, ref, keys)
+
+
+def _id(reader: Reader) -> None:
+    """Skip an item's id: client, clock."""
+    reader.varuint()
+    _within_clocks(reader.varuint())
+
+
+def _within_clocks(clock: int) -> int:
+    if clock > MAX_CLOCK:
+        raise ProtocolError(f"a clock past {MAX_CLOCK}")
+    return clock
 
 
 def _content(reader: Reader, ref: int, keys: set[str]) -> int:
