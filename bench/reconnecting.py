@@ -22,9 +22,7 @@ from typing import Any
 import aiohttp
 from peers import MARKER, Checker, Editor, Ledger, Peer, now
 from summitpad import protocol
-
-BACKOFF_FIRST = 0.1
-BACKOFF_MAX = 2.5
+from summitpad.client import reconnect_delay
 
 
 class Samples:
@@ -104,6 +102,11 @@ class Reconnecting(Timed):
         self.lost = False  # it comes back: not lost, but counted as a disconnect
         self._down.set()
 
+    def next_url(self) -> str:
+        """Where the next attempt goes: the same node, as a browser pointed at one server
+        does. A load balancer in front of several nodes would choose (bench/soak.py)."""
+        return self._url
+
     async def close(self) -> None:
         self.closing = True
         if self._keeper is not None:
@@ -116,13 +119,14 @@ class Reconnecting(Timed):
             await self._down.wait()
             unsuccessful = 0
             while not self.closing:
-                await asyncio.sleep(min(BACKOFF_FIRST * 2**unsuccessful, BACKOFF_MAX))
+                await asyncio.sleep(reconnect_delay(unsuccessful))
                 self._down.clear()  # a close from here on is this attempt's
                 self.synced = asyncio.Event()
                 self.has_state = False
                 tried = now()
                 try:
                     assert self._session is not None
+                    self._url = self.next_url()
                     await Peer.open(self, self._session, self._url)
                 except (aiohttp.ClientError, OSError, TimeoutError):
                     self.failed_attempts += 1

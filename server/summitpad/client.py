@@ -1,12 +1,17 @@
 """A y-websocket client in Python, for scripts, tests and the load generator.
 
 It speaks to any y-websocket server exactly as the stock browser client does: sync step 1 and
-awareness on open, step 2 in answer to the server's step 1, updates as they happen.
+awareness on open, step 2 in answer to the server's step 1, updates as they happen. With
+`reconnect=True` it also comes back as the stock client does after a close it did not ask for:
+a new websocket `reconnect_delay(n)` later (n: attempts in a row that did not open), sync step 1
+with the state vector of what the server has confirmed, and the edits typed meanwhile in its
+answer to the server's step 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +20,34 @@ import aiohttp
 from pycrdt import Doc, Text, TransactionEvent
 
 from . import protocol
+from .errors import (
+    CLOSE_BAD_MESSAGE,
+    CLOSE_FORBIDDEN,
+    CLOSE_PAD_DELETED,
+    CLOSE_PAD_TOO_LARGE,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_UPDATE_REJECTED,
+)
 from .protocol import AwarenessMessage, SyncMessage, SyncType
+
+# Closes after which reconnecting would only fail again (or write deleted notes back).
+FINAL_CLOSE_CODES = frozenset(
+    {
+        CLOSE_BAD_MESSAGE,
+        CLOSE_FORBIDDEN,
+        CLOSE_PAD_DELETED,
+        CLOSE_PAD_TOO_LARGE,
+        CLOSE_TOO_MANY_CONNECTIONS,
+        CLOSE_UPDATE_REJECTED,
+    }
+)
+_DISCONNECTED = (aiohttp.ClientError, ConnectionError, TimeoutError)
+
+
+def reconnect_delay(attempt: int) -> float:
+    """Seconds before reconnect attempt `attempt` (0 after a connection that was open): the
+    stock y-websocket client's min(100 ms * 2^n, 2.5 s), with no jitter."""
+    return min(0.1 * 2.0**attempt, 2.5)
 
 
 class PadClient:
@@ -29,8 +61,10 @@ class PadClient:
         *,
         client_id: int = 0,
         doc: Doc[Any] | None = None,
+        reconnect: bool = False,
     ) -> None:
-        """`doc`: a document to go on with (as a browser tab that reconnects does)."""
+        """`doc`: a document to go on with (as a browser tab that reconnects does).
+        `reconnect`: come back after every close that is not final (see the module's doc)."""
         self.url = f"{ws_url.rstrip('/')}/{pad_id}"
         if doc is None:
             doc = Doc(client_id=client_id) if client_id else Doc()
@@ -47,12 +81,49 @@ class PadClient:
         self._outbox: list[bytes] = []
         self._applying_remote = False
         self.doc.observe(self._on_local_update)
+        self.reconnect = reconnect
+        self.reconnects = 0  # connections opened again after a close
+        self.close_codes: list[int | None] = []  # of every connection that ended
+        self._away = False  # reconnecting: edits wait for the answer to the server's step 1
+        self._closing = False
+        self._keeper: asyncio.Task[None] | None = None
 
     async def connect(self) -> PadClient:
+        await self._open(self.doc.get_state())
+        if self.reconnect:
+            self._keeper = asyncio.create_task(self._stay_connected())
+        return self
+
+    async def _open(self, state_vector: bytes) -> None:
         self._ws = await self._session.ws_connect(self.url, max_msg_size=0, autoping=True)
         self._reader = asyncio.create_task(self._read())
-        await self.send(protocol.encode_step1(self.doc.get_state()))
-        return self
+        await self.send(protocol.encode_step1(state_vector))
+
+    async def _stay_connected(self) -> None:
+        attempt = 0
+        while True:
+            assert self._reader is not None
+            await asyncio.gather(self._reader, return_exceptions=True)
+            if not self.ws.closed:  # the reader failed on a connection that is going
+                with contextlib.suppress(*_DISCONNECTED):
+                    await asyncio.wait_for(self.ws.close(), 1.0)
+            self.close_codes.append(self.ws.close_code)
+            if self._closing or self.ws.close_code in FINAL_CLOSE_CODES:
+                return
+            self._away = True
+            while True:
+                await asyncio.sleep(reconnect_delay(attempt))
+                self.synced.clear()
+                try:
+                    # What the server confirmed, not what this client holds: its answer then
+                    # confirms the edits whose echo the last connection lost.
+                    await self._open(self.confirmed.get_state())
+                except _DISCONNECTED:
+                    attempt += 1
+                    continue
+                self.reconnects += 1
+                attempt = 0
+                break
 
     @property
     def ws(self) -> aiohttp.ClientWebSocketResponse:
@@ -63,6 +134,10 @@ class PadClient:
         await self.ws.send_bytes(message)
 
     async def close(self) -> None:
+        self._closing = True
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -89,10 +164,17 @@ class PadClient:
             self._outbox.append(event.update)
 
     async def flush(self) -> None:
-        """Send local edits made since the last flush, as separate update messages."""
+        """Send local edits made since the last flush, as separate update messages. While a
+        reconnecting client is away they stay in the document, for its next sync step 2."""
+        if self._away:
+            return
         updates, self._outbox = self._outbox, []
-        for update in updates:
-            await self.send(protocol.encode_update(update))
+        try:
+            for update in updates:
+                await self.send(protocol.encode_update(update))
+        except _DISCONNECTED:
+            if not self.reconnect:
+                raise
 
     async def edit(self, change: Callable[[Text], None]) -> None:
         """Apply `change` to the text and send it."""
@@ -108,6 +190,9 @@ class PadClient:
             message = protocol.decode_message(msg.data)
             if isinstance(message, SyncMessage):
                 if message.kind is SyncType.STEP1:
+                    if self._away:  # the reply holds every edit made while away
+                        self._outbox.clear()
+                        self._away = False
                     reply = self.doc.get_update(message.payload)
                     await self.send(protocol.encode_step2(reply))
                 else:
