@@ -163,6 +163,10 @@ def draw(documents: Iterable[dict[str, Any]], out: Path = PLOTS) -> list[Path]:
             paths += authors(document, out)
         elif scenario in TITLES:
             paths += bars(document, out, TITLES[scenario])
+        elif scenario == "soak":
+            from soak_plot import draw as soak  # it imports this module
+
+            paths.append(soak(document, out))
     return paths
 
 

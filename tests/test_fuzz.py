@@ -90,9 +90,11 @@ def budget(ci: int, share: float = 1.0) -> int:
 
 
 def fuzz_settings(examples: int, deadline_ms: int | None) -> settings:
-    """A budget; in CI derandomized and without an example database (nothing is written
-    into the clone; locally Hypothesis keeps one in the ignored .hypothesis/)."""
-    in_ci = {"database": None, "derandomize": True} if os.environ.get("CI") else {}
+    """A budget. The fixed one is derandomized, without an example database: the suite
+    tries the same inputs on every run and machine, and a failure it reports is one anybody
+    can reproduce. A long run draws at random, keeping what fails in the ignored
+    .hypothesis/."""
+    fixed = {"database": None, "derandomize": True} if not LONG_RUN else {}
     return settings(
         max_examples=examples,
         deadline=None if deadline_ms is None else timedelta(milliseconds=deadline_ms),
@@ -101,7 +103,7 @@ def fuzz_settings(examples: int, deadline_ms: int | None) -> settings:
             HealthCheck.function_scoped_fixture, HealthCheck.large_base_example,
         ],
         print_blob=True,
-        **in_ci,  # type: ignore[arg-type]
+        **fixed,  # type: ignore[arg-type]
     )
 
 
