@@ -20,9 +20,10 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import make_mocked_request
+from pycrdt import Doc, Text
 from summitpad import protocol
 from summitpad.app import create_app
-from summitpad.app_keys import SUMMITS
+from summitpad.app_keys import STORE, SUMMITS
 from summitpad.keys import pad_keys
 from summitpad.protocol import MessageType
 from summitpad.schedule import Lock, Session
@@ -299,20 +300,38 @@ async def test_a_participant_writes_and_chats_only_as_itself(world: World) -> No
     assert message["author"] == entry[1][b"a"].decode() != author
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="a session-shaped pad id of a summit that does not exist yet is a bare pad "
-    "(pad_rules.py): whatever is written there becomes the session's notes once an organizer "
-    "creates the summit",
-)
 async def test_nobody_writes_a_sessions_pad_before_its_summit_exists(world: World) -> None:
-    squatter = await RawPad.open(world.http, f"{world.site.ws_url}/later.keynote")
-    await squatter.send(protocol.encode_update(squatter.change(
-        lambda t: t.insert(0, "Written before the summit"))))
-    await squatter.sync()
-    await squatter.close()
+    # Else whatever a squatter wrote there would become the session's notes once an organizer
+    # creates the summit (pad_rules.py).
+    squatter = await world.http.ws_connect(f"{world.site.ws_url}/later.keynote")
+    closing = await squatter.receive()
+    assert (closing.type, squatter.close_code) == (aiohttp.WSMsgType.CLOSE, 4404)
+    assert "there is no summit 'later'" in closing.extra
+    for function in ("createPad", "setText"):
+        reply = await world.request(world.callers["key"], "POST", f"/api/1.2.15/{function}",
+                                    form={"apikey": KEY, "padID": "later.keynote", "text": "x"})
+        assert reply.json["code"] == 1, (function, reply.json)
+    keys = pad_keys(world.prefix, "later.keynote")
+    assert not await world.client.exists(keys.snap, keys.log)
+
     summits = world.site.app[SUMMITS]
     await summits.create(SUMMIT.replace(slug="later", name="Later"))
     await summits.update("later", lambda _: (None, ([Session("keynote", "Keynote")], [])))
+    writer = await RawPad.open(world.http, f"{world.site.ws_url}/later.keynote")
+    await writer.send(protocol.encode_update(writer.change(lambda t: t.insert(0, "Welcome"))))
+    await writer.sync()
     reader = await RawPad.open(world.http, f"{world.site.ws_url}/later.keynote")
-    assert "Written before the summit" not in str(reader.text)
+    assert str(reader.text).startswith("Welcome")
+
+
+async def test_a_pad_stored_under_a_session_name_before_that_rule_stays_a_bare_pad(
+    world: World,
+) -> None:
+    doc: Doc[Any] = Doc()
+    doc.get("content", type=Text).insert(0, "Kept from before")
+    await world.site.app[STORE].seed(pad_keys(world.prefix, "older.notes"), doc.get_update())
+    pad = await RawPad.open(world.http, f"{world.site.ws_url}/older.notes")
+    await pad.send(protocol.encode_update(pad.change(lambda t: t.insert(0, "Still open. "))))
+    await pad.sync()
+    reader = await RawPad.open(world.http, f"{world.site.ws_url}/older.notes")
+    assert str(reader.text) == "Still open. Kept from before"

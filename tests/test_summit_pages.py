@@ -566,13 +566,14 @@ async def test_two_nodes_loading_a_new_pad_at_once_write_the_template_once(
 async def test_bare_pads_start_empty_and_no_one_writes_into_a_session_before_it_exists(
     site: RunningApp, connect: Connect
 ) -> None:
-    for pad_id in ("scratch", "nosuch.s1"):  # a bare pad, and a dotted name of no summit
-        client = await connect(site.ws_url, pad_id)
-        assert str(client.text) == "", pad_id
-    # The pad of a session that does not exist (yet): refused, so its template still lands.
+    client = await connect(site.ws_url, "scratch")
+    assert str(client.text) == ""
+    # The pad of a session that does not exist (yet), of this summit or of a summit that does
+    # not exist (yet): refused, so nobody's text is there before its template.
     async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(f"{site.ws_url}/osd.nosuch") as ws:
-            await ws.receive()
-            assert ws.close_code == 4404
+        for pad_id in ("osd.nosuch", "nosuch.s1"):
+            async with http.ws_connect(f"{site.ws_url}/{pad_id}") as ws:
+                await ws.receive()
+                assert ws.close_code == 4404, pad_id
         async with http.get(f"{site.http_url}/p/osd.nosuch") as page:
             assert page.status == 404

@@ -26,7 +26,8 @@ The summits, their sessions and every pad's notes, for scripts.
 **Reading** needs no token and follows the pad's own visibility: whoever knows a pad's id may
 read it (a pad id is a capability, so listing them takes an organizer's token). A session's pad
 `<summit>.<session>` can be read as soon as its session exists (it shows the summit's template
-until somebody writes); any other pad once something is stored for it. A read-only id
+until somebody writes), and not before: it cannot be created while its summit does not exist;
+any other pad once something is stored for it. A read-only id
 (`/ro/<id>`) is not a pad id here.
 
 **Writing** needs `Authorization: Bearer <token>`, the API token of an account (`summitpad user

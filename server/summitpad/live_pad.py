@@ -48,6 +48,7 @@ from .keys import PadKeys
 from .live_pad_log import EMPTY_ID, LivePadLog
 from .metrics import DETACHED, Metrics
 from .pad_broadcast import PadBroadcast
+from .pad_rules import unclaimed_pad
 from .pad_size import DEFAULT_MAX_PAD_SIZE, PadSize
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
@@ -132,10 +133,13 @@ class LivePad:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    async def load(self, template: bytes | None = None) -> None:
+    async def load(self, template: bytes | None = None, *, unclaimed: str | None = None) -> None:
         """Build the document from the snapshot and the log tail, then start the writer.
-        A pad never written before starts with `template`, if there is one."""
+        A pad never written before starts with `template`, if there is one; NotFound if it is
+        `unclaimed` (pad_rules.py)."""
         state = await self.store.read(self.keys)
+        if unclaimed is not None and state.snapshot is None and not state.updates:
+            raise unclaimed_pad(unclaimed)
         if template is not None and state.snapshot is None and not state.updates:
             if await self.store.seed(self.keys, template):
                 log.info("pad %s: started from the template", self.pad_id)

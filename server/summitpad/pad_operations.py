@@ -31,7 +31,7 @@ from .history_store import HistoryStore
 from .keys import PadKeys, check_pad_id
 from .pad_export import TEXT_NAME, doc_from_updates
 from .pad_import import MAX_CHARS
-from .pad_rules import PadRules, PadTerms
+from .pad_rules import PadRules, PadTerms, unclaimed_pad
 from .pads import PadRegistry
 from .presence import Presence
 from .schedule import Session, parse_session_pad_id
@@ -238,6 +238,8 @@ class PadOperations:
         `text` (as the pad holds it) by `writer`; written in one go only if nothing is stored for
         it yet: PadExists otherwise. ReadOnlyPad for a text for a read-only pad."""
         terms = await self.terms(keys.pad_id, with_template=True)
+        if terms.unclaimed is not None:
+            raise SessionNotFound(str(unclaimed_pad(terms.unclaimed)))
         if text is not None and terms.read_only:
             raise ReadOnlyPad(READ_ONLY)
         first = first_update(terms.template, text, writer.id)

@@ -1,6 +1,11 @@
 """What a pad's summit decides about it: read-only or not, and the template a new pad starts
 with. A session's pad is named `<summit slug>.<session id>`; any other pad is a bare pad,
 always writable and empty at first.
+
+Those names are the summits': a pad named like a session of a summit that does not exist yet
+is `unclaimed`, and is not started (else whatever anybody wrote there first would become the
+session's notes once an organizer creates the summit). One stored before this rule stays a
+bare pad.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .summit_store import SummitData, SummitStore
 class PadTerms:
     read_only: bool = False
     template: bytes | None = None  # the first update of a pad never written before
+    unclaimed: str | None = None  # named like a session of this summit, which does not exist
 
 
 BARE_PAD = PadTerms()
@@ -43,7 +49,7 @@ class PadRules:
         try:
             data = await self.summits.load(slug)
         except NotFound:
-            return BARE_PAD
+            return PadTerms(unclaimed=slug)
         return self._terms(pad_id, data, session_id, with_template)
 
     async def terms_of_each(self, pad_ids: Iterable[str]) -> dict[str, PadTerms]:
@@ -70,7 +76,7 @@ class PadRules:
                     continue
             data = summits[slug]
             if data is None:
-                found_terms[pad_id] = BARE_PAD
+                found_terms[pad_id] = PadTerms(unclaimed=slug)
             elif session_id in data.sessions:
                 found_terms[pad_id] = self._terms(pad_id, data, session_id, False)
         return found_terms
@@ -85,3 +91,7 @@ class PadRules:
             read_only=is_read_only(session, self.clock.now(), self.grace),
             template=template_update(data.summit.template, pad_id) if with_template else None,
         )
+
+
+def unclaimed_pad(slug: str) -> NotFound:
+    return NotFound(f"there is no summit {slug!r}: its sessions' pads open once it exists")

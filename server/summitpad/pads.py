@@ -130,7 +130,7 @@ class PadRegistry:
         if self._rules is not None:
             terms = await self._rules.terms(pad_id, with_template=True)
         pad.read_only = terms.read_only
-        await pad.load(terms.template)
+        await pad.load(terms.template, unclaimed=terms.unclaimed)
         # Whatever is published before the subscription takes effect, the pad reads from the
         # log when it does: a deletion too (its tombstone). Subscribing only now puts that
         # read after the first joiners' sync instead of in front of it, where it would hold
