@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import redis.asyncio as aioredis
+from summitpad.app_keys import REGISTRY
 from summitpad.keys import pad_keys
 
 from .support import eventually
@@ -40,4 +41,21 @@ async def test_writes_valkey_lost_are_written_again(
     fresh = await start_app()  # loads the pad from Valkey alone
     reader = await connect(fresh.ws_url, pad_id)
     await eventually(lambda: str(reader.text) == "first second third")
+    assert "writes were lost; writing the whole document again" in caplog.text
+
+
+async def test_a_pad_nobody_edits_after_valkey_lost_it_is_written_back_when_unloaded(
+    start_app, connect, redis_client: aioredis.Redis, key_prefix: str, caplog
+) -> None:
+    node = await start_app(pad_unload_delay=0.2)
+    typist = await connect(node.ws_url, "idle")
+    await typist.edit(lambda text: text.insert(0, "only here"))
+    await eventually(lambda: typist.saved)
+
+    await _lose_everything(redis_client, key_prefix, "idle")
+    await typist.close()  # nobody edits it again: the node unloads it
+    await eventually(lambda: node.app[REGISTRY].live("idle") is None)
+
+    reader = await connect((await start_app()).ws_url, "idle")
+    assert str(reader.text) == "only here"
     assert "writes were lost; writing the whole document again" in caplog.text

@@ -27,7 +27,9 @@ import aiohttp
 import pytest
 from pycrdt import Text
 from summitpad.client import PadClient
-from summitpad.live_pad import HELD_BYTES_LIMIT
+from summitpad import protocol
+from summitpad.app_keys import REGISTRY
+from summitpad.live_pad import ENTRY_BYTES, HELD_BYTES_LIMIT
 
 from .support import RunningApp, ValkeyProcess, eventually
 
@@ -249,13 +251,28 @@ async def test_edits_held_for_a_pad_are_bounded_while_valkey_is_away(
     assert writer.ws.close_code == 1013  # try again later: the stock client reconnects
     refusal = next(r.message for r in caplog.records if "cannot save yet" in r.message)
     held = int(re.search(r"holds (\d+) bytes", refusal).group(1))  # type: ignore[union-attr]
-    assert HELD_BYTES_LIMIT <= held < HELD_BYTES_LIMIT + 2 * chunk
+    assert HELD_BYTES_LIMIT - 2 * chunk < held <= HELD_BYTES_LIMIT
     assert not reader.ws.closed
     typed = str(writer.text)
+
+    # Browsers that reconnect meanwhile count too: their joins and step 1s fill the pad up to
+    # the limit, then the next one is told 1013 at once instead of waiting in memory.
+    filler = await http.ws_connect(f"{node.ws_url}/held", max_msg_size=0)
+    await filler.send_bytes(protocol.encode_step1(b"\x00" * (HELD_BYTES_LIMIT - held
+                                                               - 2 * ENTRY_BYTES)))
+    late = await http.ws_connect(f"{node.ws_url}/held")
+    closing = await asyncio.wait_for(late.receive(), 5)
+    assert (closing.type, late.close_code) == (aiohttp.WSMsgType.CLOSE, 1013), closing
+    assert "cannot save yet" in closing.extra
+    assert not filler.closed
+    await filler.close()
 
     # Valkey back: the same document connects again (as a browser tab does) and sends in
     # its answer to the server's step 1 whatever the pad had refused.
     await asyncio.to_thread(own_valkey.start)
+    live = node.app[REGISTRY].live("held")
+    assert live is not None
+    await asyncio.wait_for(live.drain(), 20)  # until then a full pad turns joiners away
     again = await connect(node.ws_url, "held", doc=writer.doc)
     assert str(again.text) == typed
     await eventually(lambda: str(reader.text) == typed, within=20)  # stored before it is shown

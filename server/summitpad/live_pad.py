@@ -58,10 +58,12 @@ log = logging.getLogger(__name__)
 TEXT_NAME = "content"
 # A browser tab has one awareness client id; a few more leave room for reloads and tools.
 MAX_AWARENESS_IDS = 8
-# Bytes of client updates a pad holds for its writer. They pile up only while the writer waits
-# for Valkey (an outage): past this, an update closes its connection (1013, try again later)
-# and the client keeps the edit for its resync, so memory stays bounded however long it lasts.
+# Bytes of client messages a pad holds for its writer (updates, and the joins and step 1s of
+# clients that reconnect). They pile up only while the writer waits for Valkey (an outage):
+# past this, a message closes its connection (1013, try again later) and the client keeps its
+# edits for its resync, so memory stays bounded however long the outage lasts.
 HELD_BYTES_LIMIT = 4 * 1024 * 1024
+ENTRY_BYTES = 200  # what an inbox entry costs besides its payload, about
 
 # Reasons sent with the auth message when a pad turns read-only, and when it is reopened.
 READ_ONLY = "read-only"
@@ -102,7 +104,7 @@ class LivePad:
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
         self._inbox: list[tuple[Any, ...]] = []
-        self._held_bytes = 0  # of the client updates in the inbox
+        self._held_bytes = 0  # of what clients sent into the inbox (see _hold)
         # When the first client update of the inbox, and of the batch, came in (0.0: none).
         self._updates_since = 0.0
         self._batch_since = 0.0
@@ -175,6 +177,11 @@ class LivePad:
         if self.gone:
             conn.close(PadDeleted(DELETED))
             return
+        try:
+            self._hold(ENTRY_BYTES)
+        except StoreUnavailable as exc:
+            conn.close(exc)
+            return
         self._enqueue(("join", conn))
 
     def leave(self, conn: Connection) -> None:
@@ -225,6 +232,7 @@ class LivePad:
             return  # the connection is being closed
         if isinstance(message, SyncMessage):
             if message.kind is SyncType.STEP1:
+                self._hold(ENTRY_BYTES + len(message.payload))
                 self._enqueue(("step1", conn, message.payload))
             elif conn.read_only:
                 # A viewer's client answers the server's step 1 with a step 2 like any
@@ -232,11 +240,7 @@ class LivePad:
                 if message.kind is SyncType.UPDATE:
                     raise Forbidden(READ_ONLY)
             elif not self.read_only:
-                if self._held_bytes >= HELD_BYTES_LIMIT:
-                    raise StoreUnavailable(
-                        f"the pad holds {self._held_bytes} bytes of edits it cannot save yet"
-                    )
-                self._held_bytes += len(message.payload)
+                self._hold(ENTRY_BYTES + len(message.payload))
                 if not self._updates_since:
                     self._updates_since = time.perf_counter()
                 self._enqueue(("update", conn, message.payload))
@@ -327,6 +331,16 @@ class LivePad:
         await done
 
     # -- the writer ---------------------------------------------------------------------------
+
+    def _hold(self, size: int) -> None:
+        """Count `size` more bytes into the inbox; StoreUnavailable (1013: the client comes
+        back later) past HELD_BYTES_LIMIT. The inbox only grows while the writer waits for
+        Valkey, and every client that reconnects meanwhile adds its join and step 1."""
+        if self._held_bytes + size > HELD_BYTES_LIMIT:
+            raise StoreUnavailable(
+                f"the pad holds {self._held_bytes} bytes of edits it cannot save yet"
+            )
+        self._held_bytes += size
 
     def _enqueue(self, item: tuple[Any, ...]) -> None:
         self._inbox.append(item)
@@ -549,4 +563,5 @@ class LivePad:
         """Fold the log into the snapshot, if it holds anything (before unloading the pad)."""
         await self.drain()
         if self.last_id != EMPTY_ID:
+            await self._pad_log.write_back_if_lost()
             await self.compaction.fold_now(self.doc.get_update(), self.last_id)

@@ -118,6 +118,14 @@ class LivePadLog:
         )
         return await self.append([("", pad.doc.get_update())])
 
+    async def write_back_if_lost(self) -> None:
+        """Before the pad is unloaded: if Valkey lost writes and nobody edited the pad on this
+        node since, this node's copy is the only whole one left; write it back."""
+        pad = self._pad
+        stored = await pad.store.stored_upto(pad.keys)
+        if parse_id(stored) < parse_id(pad.last_id):
+            await self._write_back(pad.last_id, stored)
+
     # -- other nodes' entries -----------------------------------------------------------------
 
     async def apply_remote(self, previous_id: str, entry_id: str, update: bytes) -> bool:

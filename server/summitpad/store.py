@@ -257,6 +257,17 @@ class PadStore:
         keys, args = call
         return await self._call(lambda: self._read(keys=keys, args=args))
 
+    async def stored_upto(self, keys: PadKeys) -> str:
+        """The last log id the pad holds ("0-0": none). The log keeps its last entry when it
+        is folded into the snapshot, so only a snapshot written without one counts by its
+        `upto`."""
+        client = self.client
+        last = await self._call(lambda: client.xrevrange(keys.log, count=1))
+        if last:
+            return as_text(last[0][0])
+        upto = await self._call(lambda: client.hget(keys.snap, "upto"))
+        return as_text(upto) if upto else "0-0"
+
     async def try_lease(self, keys: PadKeys) -> bool:
         """Take the pad's compaction lease if nobody holds it."""
         return bool(
