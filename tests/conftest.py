@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import secrets
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -148,3 +150,17 @@ def deployment(tmp_path: pathlib.Path) -> Iterator[ValkeySentinel]:
         yield sentinel
     finally:
         sentinel.stop()
+
+
+@pytest.fixture
+def own_valkey(tmp_path: pathlib.Path) -> Iterator[ValkeyProcess]:
+    """A Valkey of the test's own (appendfsync always), for tests that stop, freeze or kill
+    it. Ask for it before `start_app`, so the nodes stop before it does."""
+    valkey = ValkeyProcess(tmp_path / "valkey", appendfsync="always")
+    valkey.start()
+    try:
+        yield valkey
+    finally:
+        if valkey.process is not None and valkey.process.poll() is None:
+            os.kill(valkey.process.pid, signal.SIGCONT)  # in case the test stopped midway
+        valkey.stop()

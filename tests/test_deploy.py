@@ -5,11 +5,12 @@ with both (Docker itself is not on the test machine: the compose file is checked
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import redis
 import yaml
 from summitpad.embedded_valkey import find_valkey_server
 
-from .support import ROOT, RunningApp, eventually, free_port
+from .support import ROOT, RunningApp, ValkeyProcess, eventually, free_port
 
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -157,11 +158,22 @@ def _local_nginx_conf(directory: Path, listen: int, nodes: list[int]) -> Path:
 
 @pytest.fixture
 async def nodes_behind_nginx(tmp_path: Path, start_app: Any) -> Any:
+    async with _behind_nginx(tmp_path, start_app) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def _behind_nginx(
+    tmp_path: Path, start_app: Any, **settings: Any
+) -> AsyncIterator[tuple[str, list[RunningApp]]]:
+    """Three nodes started with `settings`, and deploy/nginx.conf in front of them."""
     if not HAVE_NGINX:
         pytest.skip(f"{NGINX} is missing: `make nginx` installs Debian's nginx")
     listen = free_port()
     public_url = f"http://127.0.0.1:{listen}"
-    nodes: list[RunningApp] = [await start_app(public_url=public_url) for _ in range(3)]
+    nodes: list[RunningApp] = [
+        await start_app(public_url=public_url, **settings) for _ in range(3)
+    ]
     conf = _local_nginx_conf(tmp_path, listen, [node.server.port or 0 for node in nodes])
     process = await asyncio.create_subprocess_exec(
         NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off; user root;",
@@ -227,3 +239,34 @@ async def test_nginx_skips_a_node_that_is_down(
     second = await connect(ws_url, "node-down")
     await first.edit(lambda text: text.insert(0, "still here"))
     await eventually(lambda: str(second.text) == "still here")
+
+
+async def test_nginx_keeps_every_node_while_valkey_is_away(
+    own_valkey: ValkeyProcess, tmp_path: Path, start_app: Any, connect: Any,
+    http: aiohttp.ClientSession,
+) -> None:
+    """The nodes answer 503 for what needs Valkey while it is away: nginx must not count that
+    as a node failing (it would take every node out, and answer 502 to the browsers coming
+    back with the edits they hold)."""
+    async with _behind_nginx(tmp_path, start_app, redis_url=own_valkey.url) as (public_url,
+                                                                                  _nodes):
+        ws_url = public_url.replace("http", "ws", 1) + "/ws"
+        typist = await connect(ws_url, "valkey-away")
+        own_valkey.kill()
+        statuses = []
+        for attempt in range(9):
+            async with http.get(f"{public_url}/readyz?try={attempt}") as response:
+                statuses.append(response.status)
+        assert statuses == [503] * 9  # each node's own answer, not nginx's 502
+        async with http.get(f"{public_url}/healthz") as response:
+            assert response.status == 200
+        for _ in range(3):  # browsers coming back reach a node: it serves the pad if it has
+            # it live, else asks them to come back later (1013); never nginx's 502
+            async with http.ws_connect(ws_url + "/valkey-away") as socket:
+                message = await socket.receive(timeout=10)
+                assert message.type is aiohttp.WSMsgType.BINARY or (
+                    message.type is aiohttp.WSMsgType.CLOSE and socket.close_code == 1013
+                ), message
+        await typist.edit(lambda text: text.insert(0, "held"))
+        await asyncio.to_thread(own_valkey.start)
+        await eventually(lambda: typist.saved, within=20)

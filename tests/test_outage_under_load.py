@@ -19,16 +19,15 @@ import random
 import re
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 import pytest
 from pycrdt import Text
-from summitpad.client import PadClient
 from summitpad import protocol
 from summitpad.app_keys import REGISTRY
+from summitpad.client import PadClient
 from summitpad.live_pad import ENTRY_BYTES, HELD_BYTES_LIMIT
 
 from .support import RunningApp, ValkeyProcess, eventually
@@ -42,20 +41,6 @@ AFTER = 2.0  # seconds of typing after Valkey is back
 MARKER = re.compile(r"<t\d+\.\d+>")
 
 Connect = Callable[..., Awaitable[PadClient]]
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[ValkeyProcess]:
-    """A Valkey of the test's own (appendfsync always). Asked for before `start_app`, so the
-    nodes stop before it does."""
-    valkey = ValkeyProcess(tmp_path / "valkey", appendfsync="always")
-    valkey.start()
-    try:
-        yield valkey
-    finally:
-        if valkey.process is not None and valkey.process.poll() is None:
-            os.kill(valkey.process.pid, signal.SIGCONT)  # in case the test stopped midway
-        valkey.stop()
 
 
 @dataclass

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import pytest
 from playwright.async_api import expect
 
 from ..support import RunningApp, ValkeyProcess, eventually
@@ -18,17 +16,6 @@ from .conftest import Y_TEXT, Connect, OpenPage
 from .test_pad_in_browser import expect_saved, wait_ready
 
 NOT_SAVED = "not saved — the server cannot store changes right now"
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[ValkeyProcess]:
-    """Asked for before `start_app`, so the node stops before it does."""
-    valkey = ValkeyProcess(tmp_path / "valkey", appendfsync="always")
-    valkey.start()
-    try:
-        yield valkey
-    finally:
-        valkey.stop()
 
 
 async def test_the_status_line_says_not_saved_while_valkey_is_away(
