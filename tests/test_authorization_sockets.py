@@ -329,9 +329,16 @@ async def test_the_public_urls_origin_is_this_site(
     start_app: StartApp, http: aiohttp.ClientSession
 ) -> None:
     app = await start_app(public_url="https://pads.example.org")
+    own_address = f"http://127.0.0.1:{app.server.port}"  # the node's own, behind the proxy
     for origin, accepted in (("https://pads.example.org", True),
+                             ("https://PADS.example.org:443", True),
+                             ("http://pads.example.org", False),
                              ("http://pads.example.org:8443", False),
-                             ("https://pads.example.org.evil.example", False)):
+                             ("https://pads.example.org:8443", False),
+                             ("https://pads.example.org.evil.example", False),
+                             (own_address, False),
+                             ("https://pads.example.org:99999", False),
+                             ("null", False)):
         url = f"{app.ws_url}/public-origin"
         if accepted:
             await (await RawPad.open(http, url, headers={"Origin": origin})).close()

@@ -199,7 +199,7 @@ async def test_framing_by_the_origins_of_the_setting(
             assert response.headers["Referrer-Policy"] == "same-origin", path
 
 
-async def test_with_a_public_url_its_websocket_origin_is_allowed(
+async def test_with_a_public_url_its_websocket_origin_is_allowed_and_https_is_kept_to(
     start_app: StartApp, http: aiohttp.ClientSession
 ) -> None:
     for public, listed in (("https://pads.example.org/", "wss://pads.example.org"),
@@ -207,7 +207,10 @@ async def test_with_a_public_url_its_websocket_origin_is_allowed(
         site = await start_app(public_url=public)
         async with http.get(site.http_url + "/") as response:
             policy = response.headers["Content-Security-Policy"]
+            hsts = response.headers.get("Strict-Transport-Security")
         assert f"; connect-src 'self' {listed};" in policy
+        # Served over TLS (a proxy in front): browsers keep to it for a year.
+        assert hsts == ("max-age=31536000" if public.startswith("https") else None), public
 
 
 # -- the pieces -------------------------------------------------------------------------------
@@ -239,6 +242,7 @@ def test_framing_is_off_by_default() -> None:
     SecurityHeaders(Settings()).apply(headers)
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Content-Security-Policy"] == POLICY
+    assert "Strict-Transport-Security" not in headers  # plain HTTP: browsers would ignore it
 
 
 @pytest.mark.parametrize(

@@ -20,27 +20,15 @@ import aiohttp
 from pycrdt import Doc, Text, TransactionEvent
 
 from . import protocol
-from .errors import (
-    CLOSE_BAD_MESSAGE,
-    CLOSE_FORBIDDEN,
-    CLOSE_PAD_DELETED,
-    CLOSE_PAD_TOO_LARGE,
-    CLOSE_TOO_MANY_CONNECTIONS,
-    CLOSE_UPDATE_REJECTED,
-)
 from .protocol import AwarenessMessage, SyncMessage, SyncType
 
-# Closes after which reconnecting would only fail again (or write deleted notes back).
-FINAL_CLOSE_CODES = frozenset(
-    {
-        CLOSE_BAD_MESSAGE,
-        CLOSE_FORBIDDEN,
-        CLOSE_PAD_DELETED,
-        CLOSE_PAD_TOO_LARGE,
-        CLOSE_TOO_MANY_CONNECTIONS,
-        CLOSE_UPDATE_REJECTED,
-    }
-)
+
+def is_final(close_code: int | None) -> bool:
+    """Whether reconnecting after this close would only fail again (or write deleted notes
+    back): 4400-4499, where the stock client stops too."""
+    return close_code is not None and 4400 <= close_code < 4500
+
+
 _DISCONNECTED = (aiohttp.ClientError, ConnectionError, TimeoutError)
 
 
@@ -95,9 +83,14 @@ class PadClient:
         return self
 
     async def _open(self, state_vector: bytes) -> None:
-        self._ws = await self._session.ws_connect(self.url, max_msg_size=0, autoping=True)
+        self._ws = ws = await self._session.ws_connect(self.url, max_msg_size=0, autoping=True)
         self._reader = asyncio.create_task(self._read())
-        await self.send(protocol.encode_step1(state_vector))
+        try:
+            await self.send(protocol.encode_step1(state_vector))
+        except _DISCONNECTED:
+            with contextlib.suppress(*_DISCONNECTED):
+                await asyncio.wait_for(ws.close(), 1.0)  # and its reader ends
+            raise
 
     async def _stay_connected(self) -> None:
         attempt = 0
@@ -108,7 +101,7 @@ class PadClient:
                 with contextlib.suppress(*_DISCONNECTED):
                     await asyncio.wait_for(self.ws.close(), 1.0)
             self.close_codes.append(self.ws.close_code)
-            if self._closing or self.ws.close_code in FINAL_CLOSE_CODES:
+            if self._closing or is_final(self.ws.close_code):
                 return
             self._away = True
             while True:

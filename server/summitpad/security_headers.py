@@ -19,6 +19,9 @@ and the answers to websocket upgrades.
   browsers without CSP, `X-Frame-Options: DENY`), so a page cannot be overlaid to trick a
   click. The `frame_ancestors` setting names the origins that may (a wiki embedding the
   signage); then `X-Frame-Options` is left out, since it cannot name an origin.
+- `Strict-Transport-Security: max-age=31536000` when the public URL is `https://`: for a year
+  the browser goes there over TLS only, so a network in the venue cannot hand it a plain-HTTP
+  copy of the site (or read its cookies on the way). Not for subdomains: they are not ours.
 
 A view that sets one of these headers itself keeps its value: the HTML export has a stricter
 policy (no script, nothing fetched, a sandbox; pad_export_file.py). Such a policy only gains the
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 
 CSP = "Content-Security-Policy"
 REFERRER_POLICY = "same-origin"
+HSTS = "max-age=31536000"
 _NONE = "'none'"
 # Directives that a policy without them leaves open (they do not fall back to default-src).
 _NO_FALLBACK = ("frame-ancestors", "base-uri", "form-action")
@@ -103,6 +107,8 @@ def security_headers(settings: Settings) -> dict[str, str]:
     }
     if not settings.frame_ancestors:
         headers["X-Frame-Options"] = "DENY"
+    if settings.public_url_given and urlsplit(settings.public_url).scheme == "https":
+        headers["Strict-Transport-Security"] = HSTS
     return headers
 
 

@@ -28,17 +28,27 @@ log = logging.getLogger(__name__)
 
 
 def origin_allowed(request: web.Request, public_url: str) -> bool:
-    """Browsers send Origin on websocket upgrades: accept this site's own only."""
+    """Browsers send Origin on websocket upgrades: accept this site's own only, the public
+    URL's if there is one (else the address the request came to)."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser: scripts, bots, the y-websocket client in Node
-    parts = urlsplit(origin)
-    return parts.netloc == request.host or origin == _origin_of(public_url)
+    try:
+        if public_url:
+            return _origin_of(origin) == _origin_of(public_url)
+        return urlsplit(origin).netloc.lower() == request.host.lower()
+    except ValueError:  # no URL at all, or a port out of range
+        return False
 
 
-def _origin_of(url: str) -> str:
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_of(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port, the port filled in where the URL leaves out the default."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme)
 
 
 async def pad_socket(request: web.Request) -> web.StreamResponse:
@@ -62,7 +72,7 @@ async def serve_pad(
     (4403) if it sends an update; `shown_as` is the name the client knows the pad by (a
     read-only id): nothing sent to the client then names the pad itself."""
     settings = request.app[SETTINGS]
-    if not origin_allowed(request, settings.public_url):
+    if not origin_allowed(request, settings.public_url if settings.public_url_given else ""):
         raise Forbidden(f"websocket from origin {request.headers['Origin']!r} refused")
     if request.app[SHUTTING_DOWN].is_set():
         raise ShuttingDown("shutting down: connect again, to another node if there is one")
