@@ -8,14 +8,14 @@ import asyncio
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from pycrdt import Doc, Text
-from summitpad import chat, protocol
+from summitpad import chat, errors, protocol
 from summitpad.api_v1 import MAX_BODY
 from summitpad.app_keys import REGISTRY, SUMMITS
 from summitpad.client import PadClient
@@ -433,15 +433,32 @@ def test_docs_limits_names_every_limit_setting_and_close_code() -> None:
     for setting in ("max_message_size", "messages_per_second", "message_burst",
                     "send_buffer_limit", "participant_messages_per_second",
                     "participant_message_burst", "max_connections_per_participant",
-                    "max_pad_size"):
+                    "max_pad_size", "client_timeout"):
         assert f"`{setting}`" in doc, setting
         default = getattr(Settings(), setting)
         assert re.search(rf"`{setting}`[^|]*\|[^|]*{_shown(default)}", doc), (setting, default)
-    errors = (ROOT / "server" / "summitpad" / "errors.py").read_text()
-    for code in re.findall(r"^CLOSE_\w+ = (\d{4})", errors, flags=re.MULTILINE):
-        assert code in doc, code
-    for code in (1009, 4529, 4508, 4429, 4413, 413, 429):
+    readme = (ROOT / "README.md").read_text()
+    for code in websocket_close_codes():
+        assert f"| {code} |" in doc, code
+        assert f"| {code} |" in readme, code
+    for code in (413, 429):
         assert str(code) in doc
+
+
+def websocket_close_codes() -> set[int]:
+    """Every code a node may close a websocket with: the CLOSE_ constants and the codes of
+    the errors (but Unauthorized's, which only HTTP answers use), and 1006, which aiohttp
+    closes a silent client with."""
+    codes = {int(v) for k, v in vars(errors).items() if k.startswith("CLOSE_")}
+
+    def subclasses(cls: type[errors.SummitpadError]) -> Iterator[type[errors.SummitpadError]]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    codes |= {int(c.close_code) for c in subclasses(errors.SummitpadError)
+              if c is not errors.Unauthorized}
+    return codes | {1006}
 
 
 def _shown(value: Any) -> str:
