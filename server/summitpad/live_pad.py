@@ -368,9 +368,16 @@ class LivePad:
         by_author: dict[str, list[bytes]] = {}
         edited: list[asyncio.Future[None]] = []
         accepted = pending = 0  # client updates taken, and the bytes of every change taken
+        refused: set[Connection] = set()  # closed for an update of this batch
         incoming = sum(len(item[2]) for item in batch if item[0] == "update")
         self.size.refresh(incoming, self.doc.get_update)
-        for item in batch:
+        for index, item in enumerate(batch):
+            if self._pad_log.tainted:
+                # A refused change may have left part of itself in the document: what follows
+                # waits for the rebuild, else its update (or the server's attribution of it)
+                # could depend on those remains, which the log never gets.
+                batch = self._defer(batch, index)
+                break
             kind = item[0]
             if kind == "remote":
                 if await self._pad_log.apply_remote(*item[1:]):
@@ -378,10 +385,12 @@ class LivePad:
             elif kind == "catch_up":
                 await self._pad_log.catch_up()
             elif kind == "update" and not self.read_only:
+                if item[1] in refused:
+                    continue  # it resyncs, or stops: its next updates may build on this one
                 if not self.size.admits(item[2], pending):
                     item[1].close(self.size.refusal())
                     continue
-                effective = self._validate(item[1], item[2])
+                effective = self._validate(item[1], item[2], refused)
                 if effective is not None:
                     by_author.setdefault(item[1].author_id, []).append(effective)
                     accepted += 1
@@ -417,14 +426,28 @@ class LivePad:
                 self.compaction.fold(whole, self.last_id)
         self.compaction.maybe_start()
 
-    def _validate(self, conn: Connection, update: bytes) -> bytes | None:
+    def _defer(self, batch: list[tuple[Any, ...]], index: int) -> list[tuple[Any, ...]]:
+        """Put `batch[index:]` back at the head of the inbox, for the next batch; return
+        what is left of this one."""
+        later = batch[index:]
+        self._inbox[:0] = later
+        self._held_bytes += sum(
+            ENTRY_BYTES + len(item[2]) for item in later if item[0] in ("update", "step1")
+        ) + ENTRY_BYTES * sum(1 for item in later if item[0] == "join")
+        self._wake.set()
+        return batch[:index]
+
+    def _validate(
+        self, conn: Connection, update: bytes, refused: set[Connection]
+    ) -> bytes | None:
         """Apply a client's update to the document and return what it changed: None if it
         changed nothing (a reconnecting client's step 2, say) or is refused, in which case
-        the sender is closed."""
+        the sender is closed and added to `refused`."""
         try:
             return self._changes.apply_client_update(update, conn.author_id)
         except SummitpadError as exc:
             conn.close(exc)
+            refused.add(conn)
             return None
         finally:
             self._after_change()
