@@ -110,6 +110,9 @@ class DocChanges:
             except Exception as exc:
                 self.tainted = True  # Yrs may have integrated part of it before failing
                 raise UpdateRejected(f"update does not apply: {exc}"[:200]) from exc
+            if sets_author and self.changes_authorship(before):
+                self.tainted = True
+                raise Forbidden("an edit may not change who wrote the text")
             if shape.reaches and self._is_pending(shape.reaches):
                 # Some of it depends on edits this node does not have (it lags, or the client
                 # sent something broken): Yrs holds that part aside, and may even show it in
@@ -118,9 +121,6 @@ class DocChanges:
                 # again in its sync step 2.
                 self.tainted = True
                 raise NeedsResync("the update depends on edits this server does not have")
-            if sets_author and self.changes_authorship(before):
-                self.tainted = True
-                raise Forbidden("an edit may not change who wrote the text")
             self.attribute(author)
         return self.update
 

@@ -63,7 +63,10 @@ MAX_AWARENESS_IDS = 8
 # past this, a message closes its connection (1013, try again later) and the client keeps its
 # edits for its resync, so memory stays bounded however long the outage lasts.
 HELD_BYTES_LIMIT = 4 * 1024 * 1024
-ENTRY_BYTES = 200  # what an inbox entry costs besides its payload, about
+# What a join or step 1 in the inbox costs besides its payload, about. An update counts its
+# payload alone: a client flooding at thousands a second (a replayed trace, rate limits
+# lifted) keeps many queued behind a batch being written, and its clock is what bounds it.
+ENTRY_BYTES = 200
 
 # Reasons sent with the auth message when a pad turns read-only, and when it is reopened.
 READ_ONLY = "read-only"
@@ -240,7 +243,7 @@ class LivePad:
                 if message.kind is SyncType.UPDATE:
                     raise Forbidden(READ_ONLY)
             elif not self.read_only:
-                self._hold(ENTRY_BYTES + len(message.payload))
+                self._hold(len(message.payload))
                 if not self._updates_since:
                     self._updates_since = time.perf_counter()
                 self._enqueue(("update", conn, message.payload))
@@ -432,7 +435,8 @@ class LivePad:
         later = batch[index:]
         self._inbox[:0] = later
         self._held_bytes += sum(
-            ENTRY_BYTES + len(item[2]) for item in later if item[0] in ("update", "step1")
+            len(item[2]) + (ENTRY_BYTES if item[0] == "step1" else 0)
+            for item in later if item[0] in ("update", "step1")
         ) + ENTRY_BYTES * sum(1 for item in later if item[0] == "join")
         self._wake.set()
         return batch[:index]
