@@ -265,3 +265,47 @@ async def test_edits_held_for_a_pad_are_bounded_while_valkey_is_away(
     assert len(found) == len(set(found)) == sent // chunk
     fresh = await connect(node.ws_url, "held")
     assert str(fresh.text) == typed
+
+
+async def _store_notices(socket: aiohttp.ClientWebSocketResponse, want: int) -> list[bool]:
+    """The "saved" of the first `want` store notices `socket` receives."""
+    said: list[bool] = []
+    while len(said) < want:
+        message = await asyncio.wait_for(socket.receive(), 10)
+        assert message.type is aiohttp.WSMsgType.BINARY, message
+        decoded = protocol.decode_message(message.data)
+        if isinstance(decoded, protocol.NoticeMessage) and decoded.kind == "store":
+            said.append(decoded.body["saved"])
+    return said
+
+
+async def test_every_page_of_the_pad_is_told_when_its_edits_cannot_be_stored(
+    own_valkey: ValkeyProcess,
+    start_app: Callable[..., Awaitable[RunningApp]],
+    connect: Connect,
+    http: aiohttp.ClientSession,
+) -> None:
+    """Told, not left to guess from a missing echo: a reader who typed nothing is told too,
+    and so is a page that joins while it lasts."""
+    node = await start_app(redis_url=own_valkey.url)
+    typist = await connect(node.ws_url, "told")
+    await typist.edit(lambda t: t.insert(0, "stored"))
+    await eventually(lambda: typist.saved)
+    join = protocol.encode_notice({"kind": "join"})
+    reader = await http.ws_connect(f"{node.ws_url}/told")
+    await reader.send_bytes(join)
+
+    own_valkey.kill()
+    await typist.edit(lambda t: t.insert(len(t), " held"))
+    assert await _store_notices(reader, 1) == [False]
+    late = await http.ws_connect(f"{node.ws_url}/told")
+    await late.send_bytes(protocol.encode_step1(b"\x00"))
+    await late.send_bytes(join)
+    assert await _store_notices(late, 1) == [False]
+
+    await asyncio.to_thread(own_valkey.start)
+    assert await _store_notices(reader, 1) == [True]
+    assert await _store_notices(late, 1) == [True]
+    await eventually(lambda: typist.saved)
+    await reader.close()
+    await late.close()

@@ -20,6 +20,10 @@ Over a pad's websocket a notice is summitpad's own message type 101
     client -> server  {"kind": "join"}   "send me notices": the pad page, the projector and
                                          the read-only view send it on every (re)connect
     server -> client  {"kind": "notice", "id": ..., "summit": slug, "text": ..., "time": ms}
+    server -> client  {"kind": "store", "saved": false}   this node cannot store the pad's
+                                         edits now (Valkey does not answer); `true` once it can
+                                         again (live_pad.py), and `false` again on joining
+                                         while it still cannot
 
 It goes only to connections that joined, as the chat does: the stock y-websocket client logs
 an error for a message type it does not know. Another kind from a client closes it (4400).

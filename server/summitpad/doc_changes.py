@@ -113,7 +113,7 @@ class DocChanges:
             if sets_author and self.changes_authorship(before):
                 self.tainted = True
                 raise Forbidden("an edit may not change who wrote the text")
-            if shape.reaches and self._is_pending(shape.reaches):
+            if shape.reaches and not self._integrated(shape.reaches):
                 # Some of it depends on edits this node does not have (it lags, or the client
                 # sent something broken): Yrs holds that part aside, and may even show it in
                 # the text while no transaction update carries it. Drop the whole update, with
@@ -136,6 +136,15 @@ class DocChanges:
                 raise
         return self.update
 
-    def _is_pending(self, reaches: dict[int, int]) -> bool:
+    def _integrated(self, reaches: dict[int, int]) -> bool:
+        """Whether the document holds every struct of an update that `reaches` these clocks.
+        The update its transaction recorded tells at once when it carries them all (a
+        keystroke's does); else the state vector, whose decoding costs as many clients as the
+        pad has had."""
+        recorded = self.update
+        if recorded is not None:
+            carried = inspect_update(recorded).reaches
+            if all(carried.get(client, 0) >= clock for client, clock in reaches.items()):
+                return True
         state = protocol.decode_state_vector(self._doc.get_state())
-        return any(state.get(client, 0) < clock for client, clock in reaches.items())
+        return all(state.get(client, 0) >= clock for client, clock in reaches.items())

@@ -267,7 +267,18 @@ class LivePad:
             self.chat.receive(conn, message, locked=self.read_only)
         elif isinstance(message, protocol.NoticeMessage):
             self.notices.receive(conn, message)
+            if self.unsaved:
+                conn.send(self._store_notice())
         # Auth messages only ever go from server to client: a client's is ignored.
+
+    def tell_store(self) -> None:
+        """Tell every connection that takes notices whether this node can store the pad's
+        edits now (`unsaved`: Valkey does not answer): pages say *not saved* at once, also to
+        those who did not type."""
+        self.notices.send(self._store_notice())
+
+    def _store_notice(self) -> bytes:
+        return frame(protocol.encode_notice({"kind": "store", "saved": not self.unsaved}))
 
     # -- input from other nodes ---------------------------------------------------------------
 

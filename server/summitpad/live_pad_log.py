@@ -86,13 +86,15 @@ class LivePadLog:
                     unconfirmed = exc.unconfirmed
                 if not pad.unsaved:
                     log.warning("pad %s: not saved, retrying: %s", pad.pad_id, exc)
-                pad.unsaved = True
+                    pad.unsaved = True
+                    pad.tell_store()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
         self._metrics.valkey_write_seconds.observe(time.perf_counter() - started)
         if pad.unsaved:
             log.info("pad %s: saved again", pad.pad_id)
             pad.unsaved = False
+            pad.tell_store()
         # Another node may have written between our last known entry and ours: read it first.
         # Until that read succeeds, last_id stays before the gap (so no snapshot claims it).
         if appended.previous_id == pad.last_id or await self.catch_up(skip=appended.entry_id):

@@ -76,9 +76,12 @@ export const showBanner = ({ id, text, heading, time, kind = 'notice' }) => {
 
 /**
  * Ask the server for the organizers' notices on this provider's connection, and show them.
+ * The same channel says when the server cannot store the pad's edits (Valkey away) and when
+ * it can again: {"kind": "store", "saved": false|true}, handed to `onStore`.
  * @param {import('y-websocket').WebsocketProvider} provider
+ * @param {{ onStore?: (saved: boolean) => void }} [handlers]
  */
-export const setupNotices = provider => {
+export const setupNotices = (provider, { onStore } = {}) => {
   const join = () => {
     const ws = provider.ws
     if (!provider.wsconnected || !ws || ws.readyState !== WebSocket.OPEN) return
@@ -92,6 +95,10 @@ export const setupNotices = provider => {
     try {
       payload = JSON.parse(decoding.readVarString(decoder))
     } catch (_) {
+      return
+    }
+    if (payload && payload.kind === 'store' && typeof payload.saved === 'boolean') {
+      if (onStore) onStore(payload.saved)
       return
     }
     if (!payload || payload.kind !== 'notice' || typeof payload.text !== 'string') return

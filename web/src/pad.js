@@ -314,7 +314,7 @@ function main () {
   })
 
   setupChat(provider, root)
-  setupNotices(provider)
+  setupNotices(provider, { onStore: saved => tracker.serverStore(saved) })
   watchDeletion(provider, () => {
     gate.setReadOnly(true)
     quill.setContents([], 'silent')

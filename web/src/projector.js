@@ -56,7 +56,7 @@ class PadView {
     this.binding = new QuillBinding(this.ytext, quill, this.awareness)
     quill.history.clear()
     this.awareness.on('change', onPeople)
-    setupNotices(this.provider)
+    setupNotices(this.provider, { onStore: saved => this.tracker.serverStore(saved) })
     watchDeletion(this.provider, () => {
       this.gate.setReadOnly(true)
       quill.setContents([], 'silent')

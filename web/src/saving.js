@@ -54,6 +54,8 @@ export class SaveTracker {
     this._timer = 0
     this._firstRequest = 0
     this._staleTimer = 0
+    /** The server said it cannot store edits now (Valkey away): nobody's are saved. */
+    this.serverCannotStore = false
 
     const originalSync = provider.messageHandlers[MESSAGE_SYNC]
     provider.messageHandlers[MESSAGE_SYNC] = (encoder, decoder, prov, emitSynced, messageType) => {
@@ -76,6 +78,8 @@ export class SaveTracker {
     })
 
     provider.on('status', ({ status }) => {
+      // A server that still cannot store says so again when this connection joins its notices.
+      if (status !== 'connected') this.serverCannotStore = false
       if (status === 'connected' && this.everSynced) this._requestMissingEchoes()
       this.update()
       this.schedule()
@@ -90,6 +94,17 @@ export class SaveTracker {
     })
     window.addEventListener('online', () => this.update())
     window.addEventListener('offline', () => this.update())
+  }
+
+  /**
+   * What the server says of its store: it cannot write now (`saved` false: every page of the
+   * pad says not saved at once, whoever typed) or it can again.
+   * @param {boolean} saved
+   */
+  serverStore (saved) {
+    this.serverCannotStore = !saved
+    this.update()
+    this.schedule()
   }
 
   /** Apply a server sync message (step 2 or update) to the shadow, leaving `decoder` unread. */
@@ -160,6 +175,7 @@ export class SaveTracker {
       return this.everSynced ? 'reconnecting' : 'connecting'
     }
     if (!provider.synced) return 'connected'
+    if (this.serverCannotStore) return 'not-saved'
     if (this.equal) return 'saved'
     const age = this.unconfirmedFor()
     if (age > NOT_SAVED_AFTER_MS) return 'not-saved'
