@@ -80,6 +80,39 @@ async def watch_echoes(typists: list[Typist], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.05)
 
 
+def divergence(
+    typists: list[Typist],
+    nodes: list[RunningApp],
+    typed_all: dict[str, Typist],
+    began: float,
+    back: float,
+) -> str:
+    """What each client and each node lacks of its pad, for a test that failed to converge."""
+    lines = ["the clients of a pad did not converge:"]
+    for pad in PADS:
+        clients = [t for t in typists if t.pad == pad]
+        union = set().union(*(set(MARKER.findall(str(t.client.text))) for t in clients))
+        for typist in clients:
+            missing = union - set(MARKER.findall(str(typist.client.text)))
+            if missing:
+                when = {m: round(typed_all[m].typed[m] - back, 2) for m in sorted(missing)}
+                lines.append(
+                    f"  {pad}: {typist.name} (closed: {typist.client.ws.closed}, "
+                    f"saved: {typist.client.saved}, reader: {typist.client.read_error!r}) "
+                    f"lacks {len(missing)}, typed at (s after Valkey was back): {when}"
+                )
+        for index, node in enumerate(nodes):
+            live = node.app[REGISTRY].live(pad)
+            if live is not None:
+                lacks = union - set(MARKER.findall(live.text()))
+                lines.append(
+                    f"  {pad}: node {index} at {live.last_id}, {len(live.connections)} "
+                    f"connections, lacks {len(lacks)}"
+                )
+    lines.append(f"  (Valkey was away {back - began:.1f} s)")
+    return "\n".join(lines)
+
+
 async def status(http: aiohttp.ClientSession, node: RunningApp, path: str) -> int:
     async with http.get(node.http_url + path) as response:
         return response.status
@@ -191,7 +224,10 @@ async def test_valkey_away_for_ten_seconds_under_load(
                 return False
         return True
 
-    await eventually(converged, within=10)
+    try:
+        await eventually(converged, within=10)
+    except AssertionError as exc:
+        raise AssertionError(divergence(typists, nodes, typed_all, began, back)) from exc
     duplicated = lost = 0
     for index, pad in enumerate(PADS):
         fresh = await connect(nodes[index % len(nodes)].ws_url, pad)

@@ -123,6 +123,14 @@ class PadClient:
         assert self._ws is not None, "not connected"
         return self._ws
 
+    @property
+    def read_error(self) -> BaseException | None:
+        """What stopped the current connection's reader, if it failed."""
+        reader = self._reader
+        if reader is None or not reader.done() or reader.cancelled():
+            return None
+        return reader.exception()
+
     async def send(self, message: bytes) -> None:
         await self.ws.send_bytes(message)
 

@@ -1,10 +1,10 @@
 """A pad's history: revisions built from its log, and the checkpoints that make seeks fast.
 
-Every log entry is one author's edits of one writer batch. A **revision** joins consecutive
-entries of one author within one time window (`WINDOW_MS`, windows aligned to the clock so a
-session's end, on a whole minute, always falls between two revisions), and ends early at a
-saved revision's entry. Revision 0 is the empty pad; revision n is the pad after applying
-revisions 1..n in order. Grouping depends only on the entries, their ids and the saved
+Every log entry is one author's consecutive edits within one writer batch. A **revision** joins
+consecutive entries of one author within one time window (`WINDOW_MS`, windows aligned to the
+clock so a session's end, on a whole minute, always falls between two revisions), and ends
+early at a saved revision's entry. Revision 0 is the empty pad; revision n is the pad after
+applying revisions 1..n in order. Grouping depends only on the entries, their ids and the saved
 revisions, so the revisions shown from the log before they are written to the history are the
 same ones written later: revision numbers never change.
 

@@ -8,7 +8,7 @@ under light load, bigger batches under heavy load) and, in order:
 2. applies each client update to the document, which validates it: one that does not decode
    closes its connection and goes no further;
 3. appends the batch to the pad log and publishes it, in one Redis script, retrying until
-   Valkey answers;
+   Valkey answers: one entry per run of one author's changes, in the order applied;
 4. only then broadcasts the batch, encoded and framed once, to every connection, sender
    included;
 5. answers joiners: sync step 2 from a document that now holds only durable edits.
@@ -379,7 +379,7 @@ class LivePad:
         if self.gone:
             self._refuse(batch)
             return
-        by_author: dict[str, list[bytes]] = {}
+        runs: list[tuple[str, list[bytes]]] = []  # (author, changes), in the order applied
         edited: list[asyncio.Future[None]] = []
         accepted = pending = 0  # client updates taken, and the bytes of every change taken
         refused: set[Connection] = set()  # closed for an update of this batch
@@ -406,20 +406,20 @@ class LivePad:
                     continue
                 effective = self._validate(item[1], item[2], refused)
                 if effective is not None:
-                    by_author.setdefault(item[1].author_id, []).append(effective)
+                    _add_to_runs(runs, item[1].author_id, effective)
                     accepted += 1
                     pending += len(effective)
             elif kind == "edit":
                 effective = self._edit(item[2], item[3], pending)
                 if effective is not None:
-                    by_author.setdefault(item[1], []).append(effective)
+                    _add_to_runs(runs, item[1], effective)
                     pending += len(effective)
                 edited.append(item[3])
         if accepted:
             self._metrics.updates_in.inc(accepted)
-        if by_author:
+        if runs:
             await self._write(
-                [(a, u[0] if len(u) == 1 else merge_updates(*u)) for a, u in by_author.items()]
+                [(a, u[0] if len(u) == 1 else merge_updates(*u)) for a, u in runs]
             )
         if self.gone:  # deleted meanwhile: nobody joins, no edit counts, nothing is folded
             self._refuse(batch)
@@ -603,3 +603,18 @@ class LivePad:
         if self.last_id != EMPTY_ID:
             await self._pad_log.write_back_if_lost()
             await self.compaction.fold_now(self.doc.get_update(), self.last_id)
+
+
+def _add_to_runs(runs: list[tuple[str, list[bytes]]], author: str, change: bytes) -> None:
+    """Add `author`'s `change` to the batch's runs: to the last one if it is theirs too.
+
+    A run is one log entry. Entries keep the order the changes were applied in: a change can
+    build on any change applied before it, the author marks the server adds above all (they
+    are the server's own edits, whose clocks follow each other across authors). Merged per
+    author instead, an entry could need a later one, and a node that applied the log up to it
+    would hold part of it aside, where no encoding of its document (a snapshot, a sync step 2)
+    carries it."""
+    if runs and runs[-1][0] == author:
+        runs[-1][1].append(change)
+    else:
+        runs.append((author, [change]))
