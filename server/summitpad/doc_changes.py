@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pycrdt import Doc, Subscription, Text, TextEvent, TransactionEvent, merge_updates
+from pycrdt import Doc, Subscription, Text, TextEvent, TransactionEvent
 
 from . import authorship, protocol
 from .errors import Forbidden, NeedsResync, UpdateRejected
 from .update_check import inspect_update
+from .update_merge import merge
 
 
 class DocChanges:
@@ -75,7 +76,7 @@ class DocChanges:
         """Everything recorded, as one update; None if nothing changed."""
         if not self._updates:
             return None
-        return self._updates[0] if len(self._updates) == 1 else merge_updates(*self._updates)
+        return merge(self._updates)
 
     def changes_authorship(self, before: list[tuple[Any, Any]] | None) -> bool:
         """Whether the recorded change set or cleared the author of text already there

@@ -22,7 +22,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc
+
+from .update_merge import merge
 
 WINDOW_MS = 3_000
 CHECKPOINT_MIN_BYTES = 32 * 1024
@@ -74,7 +76,7 @@ def group(
                     number=first_number + len(revisions),
                     author=entry.author,
                     time_ms=entry.time_ms,
-                    update=updates[0] if len(updates) == 1 else merge_updates(*updates),
+                    update=merge(updates),
                     upto=entry.entry_id,
                 )
             )

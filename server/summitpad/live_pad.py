@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pycrdt import Doc, Text, merge_updates
+from pycrdt import Doc, Text
 
 from . import protocol
 from .admin_broadcast import PadNotices
@@ -52,6 +52,7 @@ from .pad_rules import unclaimed_pad
 from .pad_size import DEFAULT_MAX_PAD_SIZE, PadSize
 from .protocol import Message, SyncMessage, SyncType
 from .store import PadState, PadStore, parse_id
+from .update_merge import merge
 
 log = logging.getLogger(__name__)
 
@@ -418,9 +419,7 @@ class LivePad:
         if accepted:
             self._metrics.updates_in.inc(accepted)
         if runs:
-            await self._write(
-                [(a, u[0] if len(u) == 1 else merge_updates(*u)) for a, u in runs]
-            )
+            await self._write([(author, merge(changes)) for author, changes in runs])
         if self.gone:  # deleted meanwhile: nobody joins, no edit counts, nothing is folded
             self._refuse(batch)
             return

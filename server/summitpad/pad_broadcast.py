@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 
-from pycrdt import merge_updates
-
 from . import protocol
 from .connection import Connection, frame
 from .metrics import Metrics
+from .update_merge import merge
 
 # The shortest time between two flushes: 50 us per connection, so that a busy pad's fan-out
 # makes at most 20,000 writes a second on a node however fast its typists type; at most 25 ms,
@@ -67,7 +66,7 @@ class PadBroadcast:
     def _merge_updates(self) -> None:
         pending = self._updates
         if pending:
-            merged = pending[0] if len(pending) == 1 else merge_updates(*pending)
+            merged = merge(pending)
             self._out.append(frame(protocol.encode_update(merged)))
             pending.clear()
 
