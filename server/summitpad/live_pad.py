@@ -407,13 +407,13 @@ class LivePad:
                     continue
                 effective = self._validate(item[1], item[2], refused)
                 if effective is not None:
-                    _add_to_runs(runs, item[1].author_id, effective)
+                    add_to_runs(runs, item[1].author_id, effective)
                     accepted += 1
                     pending += len(effective)
             elif kind == "edit":
                 effective = self._edit(item[2], item[3], pending)
                 if effective is not None:
-                    _add_to_runs(runs, item[1], effective)
+                    add_to_runs(runs, item[1], effective)
                     pending += len(effective)
                 edited.append(item[3])
         if accepted:
@@ -604,7 +604,7 @@ class LivePad:
             await self.compaction.fold_now(self.doc.get_update(), self.last_id)
 
 
-def _add_to_runs(runs: list[tuple[str, list[bytes]]], author: str, change: bytes) -> None:
+def add_to_runs(runs: list[tuple[str, list[bytes]]], author: str, change: bytes) -> None:
     """Add `author`'s `change` to the batch's runs: to the last one if it is theirs too.
 
     A run is one log entry. Entries keep the order the changes were applied in: a change can

@@ -3,7 +3,7 @@
 Yrs merges a list of updates in time that grows with the square of their number: a writer batch
 of 8,000 keystrokes took 140-210 ms in one call, and a writer that falls behind gets bigger
 batches, so it fell further behind. Merged in groups of `FAN_IN`, then the groups' results in
-groups, the same 8,000 take about 7 ms, and the result is the same update.
+groups, the same 8,000 take about 7 ms, and the result holds the same edits.
 """
 
 from __future__ import annotations
