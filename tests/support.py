@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -22,10 +24,58 @@ SHARED = ROOT.parent / "shared"
 TRACES = SHARED / "data" / "editing-traces"
 
 
+# Ports for servers the tests start, below the kernel's range for outgoing connections (32768
+# and up, usually): single ports from the first range, runs of consecutive ones from the second.
+_SINGLE_PORTS = range(20000, 31000)
+_PORT_RUNS = range(31000, 32700)
+_given: set[int] = set()
+
+
+def ephemeral_low() -> int:
+    """The first port the kernel hands out to outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port that is free now, for a server started a moment later: below the ports
+    the kernel gives outgoing connections (one to Valkey, say, must not take it meanwhile),
+    and never one handed out before in this process."""
+    ports = range(_SINGLE_PORTS.start, min(_SINGLE_PORTS.stop, ephemeral_low()))
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.choice(ports)
+        if port in _given:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise RuntimeError("no free loopback port")
+
+
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive loopback ports that are free now (see `free_port`)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(_PORT_RUNS.start, min(_PORT_RUNS.stop, ephemeral_low()) - count)
+        run = range(base, base + count)
+        if _given.intersection(run):
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in run:
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.update(run)
+        return base
+    raise RuntimeError("no free run of loopback ports")
 
 
 async def eventually(

@@ -17,7 +17,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -34,7 +33,7 @@ from summitpad.keys import pad_keys
 from summitpad.store import PadStore
 from summitpad.store import connect as connect_store
 
-from .support import ROOT, eventually, subprocess_env
+from .support import ROOT, eventually, free_port_run, subprocess_env
 from .test_write_path import stored_text
 
 TYPISTS = 50
@@ -57,22 +56,6 @@ def _load_local() -> ModuleType:
 local = _load_local()
 
 
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive loopback ports that are free now."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        with contextlib.ExitStack() as stack:
-            try:
-                for port in range(base, base + count):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return base
-    raise RuntimeError("no free range of ports")
-
-
 @pytest.fixture
 async def start_deployment(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     started: list[Any] = []
@@ -80,7 +63,7 @@ async def start_deployment(tmp_path: Path) -> AsyncIterator[Callable[..., Awaita
     async def start(appendfsync: str = "everysec") -> Any:
         deployment = local.LocalDeployment(
             tmp_path / "deployment",
-            base_port=_free_ports(5),
+            base_port=free_port_run(5),
             appendfsync=appendfsync,
             env=subprocess_env(),
         )
@@ -426,7 +409,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
 async def test_the_script_says_where_everything_is_and_takes_it_down(tmp_path, http, signum):
-    base_port = _free_ports(5)
+    base_port = free_port_run(5)
     script = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "deploy" / "local.py"),
         "--base-port", str(base_port), "--data-dir", str(tmp_path / "deployment"),
