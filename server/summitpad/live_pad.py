@@ -108,7 +108,7 @@ class LivePad:
         self.unsaved = False  # True while a batch waits for Valkey
         self.users = 0  # connections holding the pad, counted by the registry
         self._inbox: list[tuple[Any, ...]] = []
-        self._held_bytes = 0  # of what clients sent into the inbox (see _hold)
+        self._held_bytes = 0  # of what clients sent into the inbox (see _hold_and_enqueue)
         # When the first client update of the inbox, and of the batch, came in (0.0: none).
         self._updates_since = 0.0
         self._batch_since = 0.0
@@ -182,11 +182,9 @@ class LivePad:
             conn.close(PadDeleted(DELETED))
             return
         try:
-            self._hold(ENTRY_BYTES)
+            self._hold_and_enqueue(("join", conn))
         except StoreUnavailable as exc:
             conn.close(exc)
-            return
-        self._enqueue(("join", conn))
 
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -236,18 +234,16 @@ class LivePad:
             return  # the connection is being closed
         if isinstance(message, SyncMessage):
             if message.kind is SyncType.STEP1:
-                self._hold(ENTRY_BYTES + len(message.payload))
-                self._enqueue(("step1", conn, message.payload))
+                self._hold_and_enqueue(("step1", conn, message.payload))
             elif conn.read_only:
                 # A viewer's client answers the server's step 1 with a step 2 like any
                 # other: that is dropped. An update is an attempt to edit: refused.
                 if message.kind is SyncType.UPDATE:
                     raise Forbidden(READ_ONLY)
             elif not self.read_only:
-                self._hold(len(message.payload))
+                self._hold_and_enqueue(("update", conn, message.payload))
                 if not self._updates_since:
                     self._updates_since = time.perf_counter()
-                self._enqueue(("update", conn, message.payload))
         elif isinstance(message, protocol.AwarenessMessage):
             entries = self._own_awareness(conn, protocol.decode_awareness(message.payload))
             claimed = conn.awareness_ids.union(e.client_id for e in entries)
@@ -347,15 +343,18 @@ class LivePad:
 
     # -- the writer ---------------------------------------------------------------------------
 
-    def _hold(self, size: int) -> None:
-        """Count `size` more bytes into the inbox; StoreUnavailable (1013: the client comes
-        back later) past HELD_BYTES_LIMIT. The inbox only grows while the writer waits for
-        Valkey, and every client that reconnects meanwhile adds its join and step 1."""
-        if self._held_bytes + size > HELD_BYTES_LIMIT:
+    def _hold_and_enqueue(self, item: tuple[Any, ...]) -> None:
+        """Queue a client's item for the writer, its `_held_cost` counted into the inbox;
+        StoreUnavailable (1013: the client comes back later), queueing nothing, past
+        HELD_BYTES_LIMIT. The inbox only grows while the writer waits for Valkey, and every
+        client that reconnects meanwhile adds its join and step 1."""
+        cost = _held_cost(item)
+        if self._held_bytes + cost > HELD_BYTES_LIMIT:
             raise StoreUnavailable(
                 f"the pad holds {self._held_bytes} bytes of edits it cannot save yet"
             )
-        self._held_bytes += size
+        self._held_bytes += cost
+        self._enqueue(item)
 
     def _enqueue(self, item: tuple[Any, ...]) -> None:
         self._inbox.append(item)
@@ -444,10 +443,7 @@ class LivePad:
         what is left of this one."""
         later = batch[index:]
         self._inbox[:0] = later
-        self._held_bytes += sum(
-            len(item[2]) + (ENTRY_BYTES if item[0] == "step1" else 0)
-            for item in later if item[0] in ("update", "step1")
-        ) + ENTRY_BYTES * sum(1 for item in later if item[0] == "join")
+        self._held_bytes += sum(_held_cost(item) for item in later)
         self._wake.set()
         return batch[:index]
 
@@ -602,6 +598,19 @@ class LivePad:
         if self.last_id != EMPTY_ID:
             await self._pad_log.write_back_if_lost()
             await self.compaction.fold_now(self.doc.get_update(), self.last_id)
+
+
+def _held_cost(item: tuple[Any, ...]) -> int:
+    """What a client's inbox item counts toward HELD_BYTES_LIMIT: a join ENTRY_BYTES, a step 1
+    its state vector and ENTRY_BYTES, an update its payload alone (see ENTRY_BYTES)."""
+    kind = item[0]
+    if kind == "join":
+        return ENTRY_BYTES
+    if kind == "step1":
+        return ENTRY_BYTES + len(item[2])
+    if kind == "update":
+        return len(item[2])
+    return 0
 
 
 def add_to_runs(runs: list[tuple[str, list[bytes]]], author: str, change: bytes) -> None:
