@@ -5,10 +5,11 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from pycrdt import Doc, Text
 from summitpad import protocol
+from summitpad.awareness_speakers import MAX_AWARENESS_IDS
 from summitpad.client import PadClient
 from summitpad.errors import CLOSE_BAD_MESSAGE, CLOSE_RESYNC, StoreUnavailable
 from summitpad.keys import pad_keys
-from summitpad.live_pad import MAX_AWARENESS_IDS, LivePad
+from summitpad.live_pad import LivePad
 from summitpad.protocol import AwarenessEntry
 from summitpad.store import PadState, PadStore
 

@@ -32,6 +32,7 @@ from . import protocol
 from .admin_broadcast import PadNotices
 from .author_names import AuthorNames
 from .awareness import AwarenessRelay
+from .awareness_speakers import AwarenessSpeakers
 from .chat import PadChat
 from .compaction import Compaction
 from .connection import Connection, frame
@@ -57,8 +58,6 @@ from .update_merge import merge
 log = logging.getLogger(__name__)
 
 TEXT_NAME = "content"
-# A browser tab has one awareness client id; a few more leave room for reloads and tools.
-MAX_AWARENESS_IDS = 8
 # Bytes of client messages a pad holds for its writer (updates, and the joins and step 1s of
 # clients that reconnect). They pile up only while the writer waits for Valkey (an outage):
 # past this, a message closes its connection (1013, try again later) and the client keeps its
@@ -101,7 +100,7 @@ class LivePad:
         self.out = PadBroadcast(self.connections, metrics)
         self.author_names = AuthorNames(store.client, keys)
         self.awareness = AwarenessRelay(self._broadcast, lambda p: publish_awareness(self, p))
-        self._speakers: dict[int, Connection] = {}  # awareness client id -> its connection
+        self.speakers = AwarenessSpeakers()
         self.chat = PadChat(pad_id, keys, store.client, store.node_id)
         self.notices = PadNotices()
         self.last_id = EMPTY_ID
@@ -190,42 +189,9 @@ class LivePad:
         self.connections.discard(conn)
         self.notices.leave(conn)
         if conn.awareness_ids:
-            for client_id in conn.awareness_ids:
-                if self._speakers.get(client_id) is conn:
-                    del self._speakers[client_id]
+            self.speakers.forget(conn)
             self.awareness.remove(conn.awareness_ids)
             conn.awareness_ids.clear()
-
-    def _own_awareness(
-        self, conn: Connection, entries: list[protocol.AwarenessEntry]
-    ) -> list[protocol.AwarenessEntry]:
-        """The entries that are `conn`'s to set. The stock client sends on every awareness
-        change it applies, other tabs' too, as it was sent them: such an echo is no newer than
-        what the pad holds and makes no state the connection's. Nor may a connection set or
-        clear a state that another browser's connection here speaks for (the same browser's
-        may: a tab that reconnected before its old connection was seen to drop)."""
-        own = []
-        for entry in entries:
-            speaker = self._speakers.get(entry.client_id)
-            if speaker is not None and speaker is not conn and (
-                speaker.author_id != conn.author_id
-            ):
-                continue
-            if self.awareness.states.is_newer(entry):
-                own.append(entry)
-        return own
-
-    def _speak_for(self, conn: Connection, entry: protocol.AwarenessEntry) -> None:
-        """`conn` set (or cleared) the state of `entry`'s client: it speaks for it now."""
-        previous = self._speakers.get(entry.client_id)
-        if previous is not None and previous is not conn:
-            previous.awareness_ids.discard(entry.client_id)
-        if entry.is_removal:
-            self._speakers.pop(entry.client_id, None)
-            conn.awareness_ids.discard(entry.client_id)
-        else:
-            self._speakers[entry.client_id] = conn
-            conn.awareness_ids.add(entry.client_id)
 
     def receive(self, conn: Connection, message: Message) -> None:
         """Handle one decoded message; raises ProtocolError for bad awareness payloads and
@@ -245,14 +211,10 @@ class LivePad:
                 if not self._updates_since:
                     self._updates_since = time.perf_counter()
         elif isinstance(message, protocol.AwarenessMessage):
-            entries = self._own_awareness(conn, protocol.decode_awareness(message.payload))
-            claimed = conn.awareness_ids.union(e.client_id for e in entries)
-            if len(claimed) > MAX_AWARENESS_IDS:
-                raise ProtocolError(
-                    f"a connection may speak for at most {MAX_AWARENESS_IDS} awareness clients"
-                )
-            for entry in entries:
-                self._speak_for(conn, entry)
+            entries = self.speakers.own(
+                conn, protocol.decode_awareness(message.payload), self.awareness.states
+            )
+            self.speakers.claim(conn, entries)
             taken = self.awareness.receive(entries, local=True)
             # Only the connection's own states name its author: not the echoes of others'.
             self.author_names.seen(conn.author_id, (e.state for e in taken))
