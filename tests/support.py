@@ -43,27 +43,18 @@ def free_port() -> int:
     """A loopback port that is free now, for a server started a moment later: below the ports
     the kernel gives outgoing connections (one to Valkey, say, must not take it meanwhile),
     and never one handed out before in this process."""
-    ports = range(_SINGLE_PORTS.start, min(_SINGLE_PORTS.stop, ephemeral_low()))
-    rng = random.Random()
-    for _ in range(1000):
-        port = rng.choice(ports)
-        if port in _given:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _given.add(port)
-        return port
-    raise RuntimeError("no free loopback port")
+    return _free_run(_SINGLE_PORTS, 1)
 
 
 def free_port_run(count: int) -> int:
     """The first of `count` consecutive loopback ports that are free now (see `free_port`)."""
+    return _free_run(_PORT_RUNS, count)
+
+
+def _free_run(ports: range, count: int) -> int:
     rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(_PORT_RUNS.start, min(_PORT_RUNS.stop, ephemeral_low()) - count)
+    for _ in range(1000):
+        base = rng.randrange(ports.start, min(ports.stop, ephemeral_low()) - count + 1)
         run = range(base, base + count)
         if _given.intersection(run):
             continue
@@ -75,7 +66,7 @@ def free_port_run(count: int) -> int:
                 continue
         _given.update(run)
         return base
-    raise RuntimeError("no free run of loopback ports")
+    raise RuntimeError(f"no {count} free loopback ports in a row")
 
 
 async def eventually(
